@@ -1,0 +1,1 @@
+/* err: to be written */

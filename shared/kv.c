@@ -1,0 +1,1 @@
+/* kv: to be written */

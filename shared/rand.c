@@ -1,0 +1,1 @@
+/* rand: to be written */

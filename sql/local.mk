@@ -1,0 +1,1 @@
+# sql/: see its files

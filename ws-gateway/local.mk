@@ -1,0 +1,1 @@
+# ws-gateway/: see its files
