@@ -1,0 +1,1 @@
+/* passwd: to be written */
