@@ -1,0 +1,1 @@
+# fcgi/input.mk: request-body parsers (multipart, field validation)
