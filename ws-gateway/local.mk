@@ -1,1 +1,34 @@
-# ws-gateway/: see its files
+# ws-gateway/: the Socket.IO gateway (libwebsockets, single-threaded poll loop).
+bin_PROGRAMS += ws-gateway/napalmsky-gateway
+ws_gateway_napalmsky_gateway_SOURCES = \
+	ws-gateway/main.c ws-gateway/gw.h \
+	ws-gateway/conn.c ws-gateway/conn.h \
+	ws-gateway/http.c ws-gateway/http.h \
+	ws-gateway/bus.c ws-gateway/bus.h \
+	ws-gateway/events.c ws-gateway/events.h \
+	ws-gateway/eio.c ws-gateway/eio.h \
+	ws-gateway/sio.c ws-gateway/sio.h
+ws_gateway_napalmsky_gateway_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(SHARED_CFLAGS)
+ws_gateway_napalmsky_gateway_LDADD = $(LWS_LIBS) $(SHARED_LDADD)
+dist_man_MANS += man/napalmsky-gateway.8
+
+# The Engine.IO/Socket.IO codecs are pure and tested on their own.
+check_PROGRAMS += tests/unit/test_eio_sio
+TESTS += tests/unit/test_eio_sio
+UNIT_TESTS += tests/unit/test_eio_sio
+tests_unit_test_eio_sio_SOURCES = tests/unit/test_eio_sio.c tests/unit/tap.h \
+	ws-gateway/eio.c ws-gateway/sio.c
+tests_unit_test_eio_sio_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/ws-gateway
+tests_unit_test_eio_sio_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+tests_unit_test_eio_sio_LDADD = $(JSONC_LIBS)
+
+if FUZZ
+noinst_PROGRAMS += tests/fuzz/fuzz_sio
+tests_fuzz_fuzz_sio_SOURCES = tests/fuzz/fuzz_sio.c ws-gateway/eio.c ws-gateway/sio.c
+tests_fuzz_fuzz_sio_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/ws-gateway
+tests_fuzz_fuzz_sio_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined -g -O1
+tests_fuzz_fuzz_sio_LDFLAGS = -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_sio_LDADD = $(JSONC_LIBS)
+endif
+# tests/fuzz/corpus/sio/ is distributed with the whole corpus directory (tests/local.mk).

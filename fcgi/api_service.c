@@ -1,0 +1,123 @@
+/* api_service: GET / and GET /health (contract §2.1), both from live pings of PostgreSQL and
+ * Redis, so they recover by themselves when a dependency comes back. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "routes.h"
+#include "app.h"
+#include "../shared/config.h"	/* "config.h" alone would be autoconf's */
+#include "clock.h"
+#include "db.h"
+#include "json.h"
+#include "kv.h"
+#include "log.h"
+#include "respond.h"
+
+#define API_NAME "Napalm Sky API"
+#define API_VERSION "1.0.0"	/* the contract's API version, not the package's */
+#define DEP_ERR_MAX 200		/* characters of a dependency error shown by /health */
+
+struct dep {
+	enum ns_err err;
+	double latency_ms;
+	const char *text;	/* last error of the client library */
+};
+
+static void
+ping_deps(struct app *app, struct dep *pg, struct dep *redis)
+{
+	memset(pg, 0, sizeof(*pg));
+	memset(redis, 0, sizeof(*redis));
+	pg->err = ns_db_ping(app->db, &pg->latency_ms);
+	if (pg->err != NS_OK)
+		pg->text = ns_db_last_error(app->db);
+	redis->err = ns_kv_ping(app->kv, &redis->latency_ms);
+	if (redis->err != NS_OK)
+		redis->text = ns_kv_last_error(app->kv);
+}
+
+static json_object *
+dep_json(const struct dep *d)
+{
+	json_object *o = ns_json_obj();
+
+	if (d->err == NS_OK) {
+		char num[32];
+
+		snprintf(num, sizeof(num), "%.2f", d->latency_ms);
+		ns_json_set_str(o, "status", "up");
+		ns_json_set(o, "latencyMs", json_object_new_double_s(d->latency_ms, num));
+	} else {
+		char why[DEP_ERR_MAX + 1];
+		size_t i, n = 0;
+		const char *t = d->text && *d->text ? d->text : ns_err_str(d->err);
+
+		/* one line, bounded: libpq messages end in newlines and may span several */
+		for (i = 0; t[i] && n < DEP_ERR_MAX; i++)
+			why[n++] = (unsigned char)t[i] < 0x20 ? ' ' : t[i];
+		while (n && why[n - 1] == ' ')
+			n--;
+		why[n] = '\0';
+		ns_json_set_str(o, "status", "down");
+		ns_json_set_str(o, "error", why);
+	}
+	return o;
+}
+
+enum ns_err
+api_service_health(struct api_req *req)
+{
+	struct dep pg, redis;
+	json_object *body;
+	int ok;
+
+	if (!req->app)
+		return NS_E_INTERNAL;
+	ping_deps(req->app, &pg, &redis);
+	ok = pg.err == NS_OK && redis.err == NS_OK;
+	if (!ok)
+		ns_log_warn("health: postgresql %s, redis %s", ns_err_str(pg.err),
+		    ns_err_str(redis.err));
+	body = ns_json_obj();
+	ns_json_set_str(body, "status", ok ? "ok" : "unavailable");
+	ns_json_set_int(body, "timestamp", ns_clock_now_ms());
+	ns_json_set(body, "postgresql", dep_json(&pg));
+	ns_json_set(body, "redis", dep_json(&redis));
+	req->no_store = 1;
+	api_respond_json(req, ok ? 200 : 503, body);
+	return NS_OK;
+}
+
+enum ns_err
+api_service_root(struct api_req *req)
+{
+	struct dep pg, redis;
+	json_object *body, *ep, *dbs;
+
+	if (!req->app)
+		return NS_E_INTERNAL;
+	ping_deps(req->app, &pg, &redis);
+	body = ns_json_obj();
+	ns_json_set_str(body, "name", API_NAME);
+	ns_json_set_str(body, "version", API_VERSION);
+	ns_json_set_str(body, "status", "running");
+	ns_json_set_int(body, "timestamp", ns_clock_now_ms());
+	ns_json_set_str(body, "environment", req->cfg->environment);
+	ep = ns_json_obj();
+	ns_json_set_str(ep, "health", "/health");
+	ns_json_set_str(ep, "auth", "/auth/*");
+	ns_json_set_str(ep, "user", "/user/*");
+	ns_json_set_str(ep, "matchmaking", "/room/queue");
+	ns_json_set_str(ep, "payment", "/payment/*");
+	ns_json_set_str(ep, "admin", "/admin/*");
+	ns_json_set(body, "endpoints", ep);
+	dbs = ns_json_obj();
+	ns_json_set_str(dbs, "postgresql", pg.err == NS_OK ? "connected" : "unavailable");
+	ns_json_set_str(dbs, "redis", redis.err == NS_OK ? "connected" : "unavailable");
+	ns_json_set(body, "databases", dbs);
+	ns_json_set_str(body, "message", "Napalm Sky Backend API - For frontend integration only");
+	api_respond_json(req, 200, body);
+	return NS_OK;
+}

@@ -1,0 +1,29 @@
+/* admin: the napalmsky-admin operator tool (migrations, admin accounts, user roles).
+ * Each command returns a process exit status: 0 on success, 1 on failure (message on stderr). */
+#ifndef NS_ADMIN_H
+#define NS_ADMIN_H
+#include <libpq-fe.h>
+#include "../shared/config.h"	/* "config.h" alone would be autoconf's */
+
+#define ADMIN_PROG "napalmsky-admin"
+
+/* admin_db.c: one blocking connection for the whole run (the tool is short-lived). */
+PGconn *admin_db_connect(const struct ns_config *cfg);
+/* Parameterised statement; NULL (message printed, prefixed with what) unless the status is
+ * PGRES_COMMAND_OK or PGRES_TUPLES_OK. */
+PGresult *admin_db_exec(PGconn *conn, const char *what, const char *sql, int nparams,
+    const char *const *params);
+/* Run a statement without result rows; 0 on success, -1 with the message printed. */
+int admin_db_command(PGconn *conn, const char *what, const char *sql, int nparams,
+    const char *const *params);
+
+/* admin_migrate.c */
+int admin_migrate(const struct ns_config *cfg);
+
+/* admin_accounts.c */
+int admin_create(const struct ns_config *cfg, const char *username);
+int admin_delete(const struct ns_config *cfg, const char *username);
+int admin_list(const struct ns_config *cfg);
+int admin_set_role(const struct ns_config *cfg, const char *user_id, const char *role);
+
+#endif

@@ -1,0 +1,36 @@
+/* bus: Redis on the lws loop (hiredis 0.14 async, each socket adopted by lws as a raw file).
+ * Two links: one for commands, one subscribed to this gateway's channel and the broadcast
+ * channel. Either failing drops both and they are re-made with backoff; nothing blocks. */
+#ifndef NS_BUS_H
+#define NS_BUS_H
+#include <stddef.h>
+#include <libwebsockets.h>
+
+#define BUS_PROTOCOL_NAME "ns-redis"
+#define BUS_CHANNEL_BCAST "ns:bcast"
+#define BUS_KEY_PREFIX "ns:gw:"		/* + gateway id: heartbeat key and private channel */
+#define BUS_HEARTBEAT_MS 5000
+#define BUS_HEARTBEAT_TTL_S 15
+
+struct bus;
+struct gw;
+
+/* A published message; channel and msg are valid only during the call. */
+typedef void (*bus_message_fn)(struct gw *g, const char *channel, const char *msg, size_t len);
+
+/* Start connecting (in the background) to cfg redis_url. NULL only on a bad URL or no memory. */
+struct bus *bus_new(struct gw *g, bus_message_fn on_message);
+/* Both links connected and subscribed. */
+int bus_is_up(const struct bus *b);
+/* Begin shutdown: delete the heartbeat key, then close both links. */
+void bus_stop(struct bus *b);
+/* Both links are gone (after bus_stop). */
+int bus_is_stopped(const struct bus *b);
+/* Free everything; safe after lws_context_destroy. */
+void bus_free(struct bus *b);
+
+/* The lws protocol callback for the adopted Redis sockets (name BUS_PROTOCOL_NAME). */
+int bus_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+    size_t len);
+
+#endif

@@ -1,0 +1,51 @@
+/* conn: one Engine.IO/Socket.IO WebSocket: its handshake, heartbeat, message reassembly and
+ * bounded send queue. The struct is lws' per-session data, so it stays small and every
+ * buffer is allocated only while it is in use. */
+#ifndef NS_CONN_H
+#define NS_CONN_H
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+#include <libwebsockets.h>
+
+#define CONN_SID_LEN 20		/* base64url characters in a sid */
+#define CONN_TOKEN_MAX 512	/* longer auth tokens are not kept */
+
+struct gw;
+struct conn_msg;		/* one queued outgoing frame */
+
+struct conn {
+	lws_dll2_t list;		/* in gw->conns */
+	struct lws *wsi;
+	struct conn_msg *head, *tail;	/* send queue, oldest first */
+	char *rx;			/* reassembly of a fragmented message, lazily allocated */
+	char *token;			/* auth token from the CONNECT packet, or NULL */
+	const char *close_reason;	/* static text sent with close_code */
+	int64_t next_ping_at;		/* monotonic ms; when the next ping is due */
+	int64_t pong_due_at;		/* monotonic ms; 0 unless a ping awaits its pong */
+	int64_t connect_due_at;		/* monotonic ms; 0 once Socket.IO CONNECT arrived */
+	uint32_t rx_len, rx_cap;
+	uint32_t queued;		/* bytes in the send queue */
+	uint16_t close_code;		/* nonzero: close on the next writeable callback */
+	uint8_t connected;		/* Socket.IO CONNECT accepted */
+	char sid[CONN_SID_LEN + 1];	/* Engine.IO session id */
+	char sio_sid[CONN_SID_LEN + 1];	/* Socket.IO id on namespace "/" */
+};
+
+/* lws callbacks, each returning what the callback should return (-1 closes). */
+int conn_established(struct gw *g, struct conn *c, struct lws *wsi);
+int conn_receive(struct gw *g, struct conn *c, const void *in, size_t len);
+int conn_writeable(struct gw *g, struct conn *c);
+void conn_closed(struct gw *g, struct conn *c);
+
+/* Queue one text frame (copied). Over the send-queue ceiling the socket is dropped as a
+ * slow consumer and -1 is returned. */
+int conn_send(struct gw *g, struct conn *c, const char *data, size_t len);
+/* Queue `42["event",payload]`. */
+int conn_emit(struct gw *g, struct conn *c, const char *event, json_object *payload);
+/* Send a close frame with code and reason at the next chance, then drop the socket. */
+void conn_close(struct conn *c, int code, const char *reason);
+/* Ping due sockets and drop those past their pong or CONNECT deadline. */
+void conn_sweep(struct gw *g, int64_t now_ms);
+
+#endif

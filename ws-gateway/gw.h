@@ -1,0 +1,32 @@
+/* gw: the state of one gateway process, reachable from any lws callback through
+ * lws_context_user(). */
+#ifndef NS_GW_H
+#define NS_GW_H
+#include <stdint.h>
+#include <libwebsockets.h>
+
+#define GW_ID_MAX 64		/* ceiling for the gateway id (same as the config field) */
+
+struct ns_config;
+struct bus;
+
+struct gw {
+	const struct ns_config *cfg;
+	struct lws_context *ctx;
+	struct lws_vhost *vh;
+	struct bus *bus;
+	char id[GW_ID_MAX];		/* cfg gateway_id, or random */
+	int64_t started_at;		/* wall-clock ms */
+	lws_dll2_owner_t conns;		/* every open WebSocket (struct conn) */
+	lws_sorted_usec_list_t sweep;	/* heartbeat and handshake deadlines */
+	int sweep_ms;
+	int draining;			/* shutting down: refuse new connections */
+};
+
+static inline struct gw *
+gw_of(struct lws *wsi)
+{
+	return lws_context_user(lws_get_context(wsi));
+}
+
+#endif

@@ -1,0 +1,269 @@
+/* napalmsky-gateway: the Socket.IO gateway. One lws context, one vhost on
+ * gateway_host:gateway_port serving WebSockets at gateway_path and plain HTTP (/health)
+ * on the same port, and the Redis bus, all on one single-threaded poll loop. */
+#include "config.h"
+
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../shared/config.h"	/* "config.h" alone would be autoconf's */
+#include "clock.h"
+#include "log.h"
+#include "rand.h"
+#include "bus.h"
+#include "conn.h"
+#include "gw.h"
+#include "http.h"
+
+#define GW_RX_BUFFER 1024	/* lws per-socket receive buffer; longer messages reassemble */
+#define GW_TX_PACKET 65536	/* largest single send(); lws buffers any remainder */
+#define GW_DRAIN_MS 5000	/* shutdown: time given to close frames and Redis */
+#define GW_SWEEP_MIN_MS 50
+#define GW_SWEEP_MAX_MS 1000
+#define GW_RANDOM_ID_LEN 12
+
+static volatile sig_atomic_t stop_signal;
+static struct lws_context *signal_ctx;
+
+static void
+on_signal(int sig)
+{
+	stop_signal = sig;
+	if (signal_ctx)
+		lws_cancel_service(signal_ctx);	/* only writes to lws' wake pipe */
+}
+
+/* Our deflate window and zlib memory level are ours to choose (the peer inflates any window
+ * up to 15 bits), so keep the per-socket zlib state small. Set before the first send. */
+static void
+pmd_shrink(struct lws *wsi)
+{
+	lws_set_extension_option(wsi, "permessage-deflate", "server_max_window_bits", "9");
+	lws_set_extension_option(wsi, "permessage-deflate", "mem_level", "1");
+}
+
+static int
+callback_sio(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+    size_t len)
+{
+	struct gw *g = gw_of(wsi);
+	struct conn *c = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		return http_serve(g, wsi, in);
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+		return http_confirm_upgrade(g, wsi);
+	case LWS_CALLBACK_ESTABLISHED:
+		pmd_shrink(wsi);
+		return conn_established(g, c, wsi);
+	case LWS_CALLBACK_RECEIVE:
+		return conn_receive(g, c, in, len);
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return conn_writeable(g, c);
+	case LWS_CALLBACK_CLOSED:
+		conn_closed(g, c);
+		return 0;
+	default:
+		return lws_callback_http_dummy(wsi, reason, user, in, len);
+	}
+}
+
+static const struct lws_protocols protocols[] = {
+	{ "ns-sio", callback_sio, sizeof(struct conn), GW_RX_BUFFER, 0, NULL, GW_TX_PACKET },
+	{ BUS_PROTOCOL_NAME, bus_callback, 0, 0, 0, NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+/* Small windows and no context takeover keep zlib state per socket small. */
+static const struct lws_extension extensions[] = {
+	{ "permessage-deflate", lws_extension_callback_pm_deflate,
+	  "permessage-deflate; client_no_context_takeover; client_max_window_bits" },
+	{ NULL, NULL, NULL }
+};
+
+static void
+on_bus_message(struct gw *g, const char *channel, const char *msg, size_t len)
+{
+	(void)g;
+	ns_log_debug("gateway: bus message on %s (%zu bytes): %.*s", channel, len,
+	    len > 200 ? 200 : (int)len, msg);
+}
+
+static void
+sweep(lws_sorted_usec_list_t *sul)
+{
+	struct gw *g = lws_container_of(sul, struct gw, sweep);
+
+	conn_sweep(g, ns_clock_mono_ms());
+	lws_sul_schedule(g->ctx, 0, &g->sweep, sweep, g->sweep_ms * LWS_US_PER_MS);
+}
+
+/* The sweep runs often enough to keep every deadline within a quarter of its length. */
+static int
+sweep_period(const struct ns_config *cfg)
+{
+	int ms = cfg->ping_interval_ms;
+
+	if (cfg->ping_timeout_ms < ms)
+		ms = cfg->ping_timeout_ms;
+	if (cfg->connect_timeout_ms < ms)
+		ms = cfg->connect_timeout_ms;
+	ms /= 4;
+	return ms < GW_SWEEP_MIN_MS ? GW_SWEEP_MIN_MS : ms > GW_SWEEP_MAX_MS ? GW_SWEEP_MAX_MS : ms;
+}
+
+static void
+lws_log_emit(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	ns_log(level == LLL_ERR ? NS_LOG_ERR : level == LLL_WARN ? NS_LOG_WARN : NS_LOG_DEBUG,
+	    "lws: %.*s", (int)n, line);
+}
+
+static void
+usage(FILE *out)
+{
+	fprintf(out, "usage: napalmsky-gateway [--config FILE] [--check-config] [--version]\n");
+}
+
+/* Close every socket with "going away", then let Redis finish, within GW_DRAIN_MS. */
+static void
+drain(struct gw *g)
+{
+	struct lws_dll2 *d;
+	int64_t deadline = ns_clock_mono_ms() + GW_DRAIN_MS;
+
+	g->draining = 1;
+	lws_sul_cancel(&g->sweep);
+	for (d = lws_dll2_get_head(&g->conns); d; d = d->next)
+		conn_close(lws_container_of(d, struct conn, list), LWS_CLOSE_STATUS_GOINGAWAY,
+		    "server shutting down");
+	if (g->bus)
+		bus_stop(g->bus);
+	while (ns_clock_mono_ms() < deadline &&
+	    (g->conns.count > 0 || (g->bus && !bus_is_stopped(g->bus))))
+		if (lws_service(g->ctx, 0) < 0)
+			break;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct lws_context_creation_info info;
+	struct ns_config cfg;
+	struct gw g;
+	struct sigaction sa;
+	const char *config_path = NULL;
+	char err[256];
+	enum ns_log_level level = NS_LOG_INFO;
+	int ch, check = 0, lws_levels;
+
+	while ((ch = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'C':
+			check = 1;
+			break;
+		case 'V':
+			printf("napalmsky-gateway %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (ns_config_load(&cfg, config_path, err, sizeof(err)) != NS_OK) {
+		fprintf(stderr, "napalmsky-gateway: %s\n", err);
+		return 1;
+	}
+	if (check) {
+		ns_config_print(&cfg, stdout);
+		return 0;
+	}
+	ns_log_level_parse(cfg.log_level, &level);
+	ns_log_init("napalmsky-gateway", 1, level);
+
+	memset(&g, 0, sizeof(g));
+	g.cfg = &cfg;
+	g.started_at = ns_clock_now_ms();
+	g.sweep_ms = sweep_period(&cfg);
+	if (cfg.gateway_id[0])
+		snprintf(g.id, sizeof(g.id), "%s", cfg.gateway_id);
+	else if (ns_rand_b64url(g.id, GW_RANDOM_ID_LEN) != NS_OK) {
+		ns_log_err("gateway: no randomness for the gateway id");
+		return 1;
+	}
+
+	lws_levels = LLL_ERR | LLL_WARN | (level >= NS_LOG_DEBUG ? LLL_NOTICE : 0);
+	lws_set_log_level(lws_levels, lws_log_emit);
+
+	memset(&info, 0, sizeof(info));
+	info.port = cfg.gateway_port;
+	info.iface = cfg.gateway_host[0] && strcmp(cfg.gateway_host, "0.0.0.0") != 0 ?
+	    cfg.gateway_host : NULL;
+	info.protocols = protocols;
+	info.extensions = extensions;
+	info.user = &g;
+	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 |
+	    LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
+	info.timeout_secs = 20;	/* HTTP requests and WebSocket handshakes only */
+	g.ctx = lws_create_context(&info);
+	if (!g.ctx) {
+		ns_log_err("gateway: cannot listen on %s:%d", cfg.gateway_host, cfg.gateway_port);
+		return 1;
+	}
+	g.vh = lws_get_vhost_by_name(g.ctx, "default");
+	signal_ctx = g.ctx;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	g.bus = bus_new(&g, on_bus_message);
+	if (!g.bus) {
+		lws_context_destroy(g.ctx);
+		return 1;
+	}
+	lws_sul_schedule(g.ctx, 0, &g.sweep, sweep, g.sweep_ms * LWS_US_PER_MS);
+	ns_log_info("gateway %s listening on %s:%d%s", g.id, cfg.gateway_host, cfg.gateway_port,
+	    cfg.gateway_path);
+
+	while (!stop_signal)
+		if (lws_service(g.ctx, 0) < 0)
+			break;
+
+	ns_log_info("gateway %s: stopping (%u sockets)", g.id, (unsigned)g.conns.count);
+	drain(&g);
+	bus_free(g.bus);	/* before the context: it detaches its wsis */
+	signal_ctx = NULL;
+	lws_context_destroy(g.ctx);
+	ns_log_info("gateway %s: stopped", g.id);
+	return 0;
+}

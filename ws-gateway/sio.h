@@ -1,0 +1,52 @@
+/* sio: Socket.IO v5 packets carried in Engine.IO message packets. Pure parsing and
+ * encoding over json-c: no I/O, no lws, so they can be unit tested and fuzzed. */
+#ifndef NS_SIO_H
+#define NS_SIO_H
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#define SIO_NS_MAX 128		/* ceiling for a namespace name ("/x") */
+#define SIO_ACK_DIGITS_MAX 15	/* ack ids longer than this are malformed */
+#define SIO_SMALL_MAX 512	/* ceiling for the fixed-size encoders' output */
+
+enum sio_type {
+	SIO_CONNECT = 0,
+	SIO_DISCONNECT,
+	SIO_EVENT,
+	SIO_ACK,
+	SIO_CONNECT_ERROR,
+	SIO_BINARY_EVENT,
+	SIO_BINARY_ACK,
+	SIO__COUNT
+};
+
+enum sio_result {
+	SIO_OK = 0,
+	SIO_MALFORMED,		/* not a Socket.IO packet, or a payload of the wrong shape */
+	SIO_UNSUPPORTED		/* binary packets: valid, but never accepted here */
+};
+
+struct sio_packet {
+	enum sio_type type;
+	char ns[SIO_NS_MAX + 1];	/* "/" when the packet names none */
+	int64_t ack_id;			/* -1 when absent */
+	json_object *data;		/* owned: the JSON payload, or NULL when absent */
+	const char *event;		/* SIO_EVENT: the name (inside data) */
+	json_object *arg;		/* SIO_EVENT: the first argument (inside data), or NULL */
+};
+
+/* Decode one packet (the data of an Engine.IO message). On SIO_OK the caller owns
+ * out->data and releases it with sio_packet_free(); on failure nothing is held. */
+enum sio_result sio_decode(const char *buf, size_t len, struct sio_packet *out);
+void sio_packet_free(struct sio_packet *p);
+
+/* `40{"sid":"…"}`; sid must be base64url. Returns the length or -1. */
+int sio_encode_connect(char *buf, size_t cap, const char *sid);
+/* `44{"message":"…"}`, or `44/ns,{"message":"…"}` when ns is given and not "/". */
+int sio_encode_connect_error(char *buf, size_t cap, const char *ns, const char *message);
+/* `42["name",payload]` (payload NULL: `42["name"]`), malloc'd and NUL-terminated;
+ * *len gets the length. NULL on allocation failure. The caller frees it. */
+char *sio_encode_event(const char *name, json_object *payload, size_t *len);
+
+#endif
