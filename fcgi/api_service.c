@@ -7,7 +7,7 @@
 
 #include "routes.h"
 #include "app.h"
-#include "../shared/config.h"	/* "config.h" alone would be autoconf's */
+#include "nsconfig.h"
 #include "clock.h"
 #include "db.h"
 #include "json.h"

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 
 #include "app.h"
-#include "../shared/config.h"	/* "config.h" alone would be autoconf's */
+#include "nsconfig.h"
 #include "db.h"
 #include "kv.h"
 

@@ -17,7 +17,7 @@
 
 #include <fcgiapp.h>
 
-#include "../shared/config.h"	/* "config.h" alone would be autoconf's */
+#include "nsconfig.h"
 #include "app.h"
 #include "log.h"
 #include "routes.h"

@@ -20,6 +20,17 @@
 struct app;
 struct ns_config;
 
+#define API_ADMIN_NAME_MAX 64	/* admins.username */
+
+/* Who the guard let in (router.c fills it before the handler runs). */
+struct api_auth {
+	int user;				/* 1: a user session passed guard U/P/B */
+	char user_id[37];
+	char token[37];				/* the presented session token */
+	int admin_token;			/* 1: guard A passed with an admin token */
+	char admin_username[API_ADMIN_NAME_MAX];
+};
+
 /* Where a request comes from and its response goes to. The same parser serves FastCGI
  * streams, CGI's environment and stdio, and the unit tests' memory buffers. */
 struct api_io {
@@ -61,6 +72,9 @@ struct api_req {
 	size_t body_len;
 	size_t body_read;		/* bytes consumed from io->read so far */
 	json_object *json;		/* parsed JSON body, {} when not JSON; owned */
+
+	struct api_auth auth;		/* set by the guard */
+	const char *route;		/* matched pattern, for metrics ("-" when none) */
 
 	/* response state, used by respond.c */
 	int responded;

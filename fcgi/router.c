@@ -5,7 +5,7 @@
 #include <strings.h>
 
 #include "router.h"
-#include "../shared/config.h"	/* "config.h" alone would be autoconf's */
+#include "nsconfig.h"
 #include "clock.h"
 #include "log.h"
 #include "respond.h"

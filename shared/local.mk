@@ -6,8 +6,27 @@ shared_libshared_a_SOURCES = \
 	shared/clock.c shared/clock.h \
 	shared/rand.c shared/rand.h \
 	shared/log.c shared/log.h \
-	shared/config.c shared/config.h \
+	shared/nsconfig.c shared/nsconfig.h \
 	shared/json.c shared/json.h \
 	shared/db.c shared/db.h \
 	shared/kv.c shared/kv.h \
 	shared/passwd.c shared/passwd.h
+
+# What a program linking libshared.a needs (its own libraries go before these).
+SHARED_CFLAGS = $(PQ_CFLAGS) $(HIREDIS_CFLAGS) $(JSONC_CFLAGS) $(XCRYPT_CFLAGS)
+SHARED_LDADD = shared/libshared.a $(PQ_LIBS) $(HIREDIS_LIBS) $(JSONC_LIBS) $(XCRYPT_LIBS) $(PTHREAD_LIBS)
+
+# libFuzzer targets compile the code under test themselves, so it is instrumented too.
+if FUZZ
+FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1
+noinst_PROGRAMS += tests/fuzz/fuzz_config tests/fuzz/fuzz_json
+tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c \
+	shared/nsconfig.c shared/log.c shared/kv.c shared/clock.c shared/err.c
+tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(HIREDIS_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_config_LDFLAGS = $(FUZZ_FLAGS)
+tests_fuzz_fuzz_config_LDADD = $(HIREDIS_LIBS)
+tests_fuzz_fuzz_json_SOURCES = tests/fuzz/fuzz_json.c shared/json.c shared/err.c
+tests_fuzz_fuzz_json_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_json_LDFLAGS = $(FUZZ_FLAGS)
+tests_fuzz_fuzz_json_LDADD = $(JSONC_LIBS)
+endif

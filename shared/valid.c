@@ -1,5 +1,5 @@
 /* valid: table-driven checks of JSON bodies, before any database or cache call (§1.3, §1.10). */
-#include <config.h>	/* autoconf; "config.h" here would find shared/config.h */
+#include <config.h>
 #include <stdint.h>
 #include <string.h>
 #include "valid.h"

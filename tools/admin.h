@@ -3,7 +3,7 @@
 #ifndef NS_ADMIN_H
 #define NS_ADMIN_H
 #include <libpq-fe.h>
-#include "../shared/config.h"	/* "config.h" alone would be autoconf's */
+#include "nsconfig.h"
 
 #define ADMIN_PROG "napalmsky-admin"
 

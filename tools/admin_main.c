@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "admin.h"
-#include "../shared/config.h"	/* "config.h" alone would be autoconf's */
+#include "nsconfig.h"
 #include "log.h"
 
 #define ADMIN_ERR_MAX 512

@@ -15,7 +15,7 @@
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
 
-#include "../shared/config.h"	/* "config.h" alone would be autoconf's */
+#include "nsconfig.h"
 #include "clock.h"
 #include "kv.h"
 #include "log.h"

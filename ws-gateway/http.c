@@ -3,7 +3,7 @@
 
 #include <string.h>
 
-#include "../shared/config.h"	/* "config.h" alone would be autoconf's */
+#include "nsconfig.h"
 #include "json.h"
 #include "log.h"
 #include "bus.h"

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../shared/config.h"	/* "config.h" alone would be autoconf's */
+#include "nsconfig.h"
 #include "clock.h"
 #include "log.h"
 #include "rand.h"

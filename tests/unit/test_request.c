@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "tap.h"
-#include "../../shared/config.h"
+#include "nsconfig.h"
 #include "json.h"
 #include "memio.h"
 #include "request.h"

@@ -1,0 +1,37 @@
+/* keys: Redis key and channel names (see keys.h). */
+#include <config.h>
+
+#include <stdio.h>
+
+#include "keys.h"
+
+static char *
+build(char buf[NS_KEY_MAX], const char *a, const char *b, const char *c)
+{
+	int n = snprintf(buf, NS_KEY_MAX, "%s%s%s", a, b, c ? c : "");
+	return (n < 0 || n >= NS_KEY_MAX) ? NULL : buf;
+}
+
+char *ns_keys_presence(char buf[NS_KEY_MAX], const char *id) { return build(buf, "ns:presence:", id, NULL); }
+char *ns_keys_socket(char buf[NS_KEY_MAX], const char *id) { return build(buf, "ns:sock:", id, NULL); }
+char *ns_keys_user_sockets(char buf[NS_KEY_MAX], const char *id) { return build(buf, "ns:usocks:", id, NULL); }
+char *ns_keys_session_sockets(char buf[NS_KEY_MAX], const char *t) { return build(buf, "ns:ssocks:", t, NULL); }
+char *ns_keys_gateway(char buf[NS_KEY_MAX], const char *id) { return build(buf, "ns:gw:", id, NULL); }
+
+char *
+ns_keys_ratelimit(char buf[NS_KEY_MAX], const char *limiter, const char *subject)
+{
+	char mid[NS_KEY_MAX];
+	if (!build(mid, limiter, ":", subject))
+		return NULL;
+	return build(buf, "ns:rl:", mid, NULL);
+}
+
+char *
+ns_keys_cache(char buf[NS_KEY_MAX], const char *kind, const char *id)
+{
+	char mid[NS_KEY_MAX];
+	if (!build(mid, kind, ":", id))
+		return NULL;
+	return build(buf, "ns:c:", mid, NULL);
+}

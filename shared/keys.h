@@ -1,0 +1,39 @@
+/* keys: THE Redis schema shared by the REST workers and the gateways (docs/ARCHITECTURE.md).
+ * Every key and channel name is built here, so both sides read and write the same shape. */
+#ifndef NS_KEYS_H
+#define NS_KEYS_H
+#include <stddef.h>
+
+#define NS_KEY_MAX 160	/* longest key: prefix + a 64-char id + suffixes */
+
+/* Fixed names. */
+#define NS_KEY_AVAILABLE	"ns:available"	/* zset userId → availableSince ms */
+#define NS_KEY_ONLINE		"ns:online"	/* set of online userIds */
+#define NS_KEY_GATEWAYS		"ns:gateways"	/* set of gateway ids */
+#define NS_CHAN_BCAST		"ns:bcast"	/* to every gateway */
+#define NS_CHAN_CTL		"ns:ctl"	/* REST workers → gateways */
+
+/* Fields of the presence hash. */
+#define NS_PRES_ONLINE		"online"
+#define NS_PRES_AVAILABLE	"available"
+#define NS_PRES_LAST_ACTIVE	"lastActiveAt"
+#define NS_PRES_AVAILABLE_SINCE	"availableSince"
+
+/* Fields of a socket registration. */
+#define NS_SOCK_GATEWAY		"gatewayId"
+#define NS_SOCK_ID		"socketId"
+#define NS_SOCK_USER		"userId"
+#define NS_SOCK_SESSION		"sessionToken"
+#define NS_SOCK_AUTH_AT		"authenticatedAt"
+
+/* Builders: write "<prefix><id>" into buf (NS_KEY_MAX bytes); return buf, or NULL when id is
+ * too long (ids come from clients, so the ceiling is checked, never assumed). */
+char *ns_keys_presence(char buf[NS_KEY_MAX], const char *user_id);	/* hash */
+char *ns_keys_socket(char buf[NS_KEY_MAX], const char *socket_id);	/* hash */
+char *ns_keys_user_sockets(char buf[NS_KEY_MAX], const char *user_id);	/* zset */
+char *ns_keys_session_sockets(char buf[NS_KEY_MAX], const char *token);	/* set */
+char *ns_keys_gateway(char buf[NS_KEY_MAX], const char *gateway_id);	/* heartbeat; also its channel */
+char *ns_keys_ratelimit(char buf[NS_KEY_MAX], const char *limiter, const char *subject);
+char *ns_keys_cache(char buf[NS_KEY_MAX], const char *kind, const char *id);
+
+#endif

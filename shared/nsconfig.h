@@ -1,0 +1,65 @@
+/* config: one table of settings (key, type, bounds, default, environment override).
+ * Sources, later wins: built-in defaults < config file (key = value) < environment. */
+#ifndef NS_CONFIG_H
+#define NS_CONFIG_H
+#include <stdio.h>
+#include "err.h"
+
+#define NS_CFG_STR_MAX 1024	/* ceiling for any string setting */
+#define NS_CFG_LINE_MAX 4096	/* ceiling for one config-file line */
+
+struct ns_config {
+	/* storage */
+	char database_url[NS_CFG_STR_MAX];	/* DATABASE_URL (libpq conninfo or URI) */
+	char database_read_url[NS_CFG_STR_MAX];	/* DATABASE_READ_URL, optional replica */
+	int db_statement_timeout_ms;		/* DB_STATEMENT_TIMEOUT_MS */
+	int db_connect_timeout_s;		/* DB_CONNECT_TIMEOUT_S */
+	char redis_url[NS_CFG_STR_MAX];		/* REDIS_URL: redis://host:port/db or unix:/path */
+	int redis_timeout_ms;			/* REDIS_TIMEOUT_MS: connect and command */
+	/* process */
+	char log_level[16];			/* LOG_LEVEL: err|warn|info|debug */
+	char environment[32];			/* NODE_ENV / ENVIRONMENT: development|production */
+	char media_dir[NS_CFG_STR_MAX];		/* MEDIA_DIR */
+	char migrations_dir[NS_CFG_STR_MAX];	/* MIGRATIONS_DIR */
+	/* HTTP API */
+	char allowed_origins[NS_CFG_STR_MAX];	/* ALLOWED_ORIGINS, comma separated */
+	char metrics_allow[NS_CFG_STR_MAX];	/* METRICS_ALLOW, comma separated CIDRs */
+	int json_body_max;			/* JSON_BODY_MAX bytes */
+	int webhook_body_max;			/* WEBHOOK_BODY_MAX bytes */
+	int selfie_max;				/* SELFIE_MAX bytes */
+	int video_max;				/* VIDEO_MAX bytes */
+	int api_workers;			/* API_WORKERS for the prefork supervisor */
+	/* gateway */
+	char gateway_host[64];			/* GATEWAY_HOST */
+	int gateway_port;			/* GATEWAY_PORT */
+	char gateway_id[64];			/* GATEWAY_ID, random when empty */
+	char gateway_path[64];			/* GATEWAY_PATH, default /socket.io/ */
+	int gateway_max_connections;		/* GATEWAY_MAX_CONNECTIONS */
+	int ping_interval_ms;			/* PING_INTERVAL_MS */
+	int ping_timeout_ms;			/* PING_TIMEOUT_MS */
+	int max_payload;			/* MAX_PAYLOAD bytes per message */
+	int connect_timeout_ms;			/* CONNECT_TIMEOUT_MS: no CONNECT packet → close */
+	int sockets_per_user;			/* SOCKETS_PER_USER */
+	int send_queue_max;			/* SEND_QUEUE_MAX bytes per socket */
+	char trusted_proxies[NS_CFG_STR_MAX];	/* TRUSTED_PROXIES, CIDRs whose X-Real-IP is used */
+	/* third parties */
+	char turn_secret[256];			/* TURN_SECRET */
+	char turn_urls[NS_CFG_STR_MAX];		/* TURN_URLS, comma separated */
+	char stripe_secret_key[256];		/* STRIPE_SECRET_KEY */
+	char stripe_webhook_secret[256];	/* STRIPE_WEBHOOK_SECRET */
+	char stripe_api_base[NS_CFG_STR_MAX];	/* STRIPE_API_BASE */
+	char frontend_url[NS_CFG_STR_MAX];	/* FRONTEND_URL */
+};
+
+/* Fill cfg from defaults, then path (NULL: $NAPALMSKY_CONFIG, else the default file if it
+ * exists), then the environment. On failure err names the key and the problem. */
+enum ns_err ns_config_load(struct ns_config *cfg, const char *path, char *err, size_t errlen);
+/* Set one key from text, checking type and bounds (used by the loader and by tests). */
+enum ns_err ns_config_set(struct ns_config *cfg, const char *key, const char *value,
+    char *err, size_t errlen);
+/* Print the effective configuration (secrets masked) as key = value lines. */
+void ns_config_print(const struct ns_config *cfg, FILE *out);
+/* The default config-file path: SYSCONFDIR "/napalmsky/napalmsky.conf". */
+const char *ns_config_default_path(void);
+
+#endif
