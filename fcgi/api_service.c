@@ -121,3 +121,6 @@ api_service_root(struct api_req *req)
 	api_respond_json(req, 200, body);
 	return NS_OK;
 }
+
+enum ns_err api_service_stats_live(struct api_req *req) { (void)req; return NS_E_INTERNAL; }
+enum ns_err api_service_metrics(struct api_req *req) { (void)req; return NS_E_INTERNAL; }

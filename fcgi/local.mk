@@ -9,8 +9,14 @@ fcgi_napalmsky_api_SOURCES = \
 	fcgi/router.c fcgi/router.h \
 	fcgi/respond.c fcgi/respond.h \
 	fcgi/routes.c fcgi/routes.h \
-	fcgi/api_service.c
-fcgi_napalmsky_api_LDADD = shared/libshared.a $(FCGI_LIBS) $(PQ_LIBS) $(HIREDIS_LIBS) \
+	fcgi/guard.c fcgi/guard.h \
+	fcgi/cache.c fcgi/cache.h \
+	fcgi/api_service.c \
+	fcgi/api_auth.c \
+	fcgi/api_user.c \
+	fcgi/api_media.c \
+	fcgi/api_room.c
+fcgi_napalmsky_api_LDADD = fcgi/libinput.a shared/libshared.a $(FCGI_LIBS) $(PQ_LIBS) $(HIREDIS_LIBS) \
 	$(JSONC_LIBS) $(CRYPTO_LIBS) $(XCRYPT_LIBS) $(PTHREAD_LIBS)
 
 dist_man_MANS += man/napalmsky-api.8

@@ -11,6 +11,8 @@
 enum api_guard {
 	API_GUARD_NONE = 0,	/* public */
 	API_GUARD_USER,		/* U: bearer session */
+	API_GUARD_SESSION,	/* U steps 1–2 only (POST /auth/logout) */
+	API_GUARD_USER_NOBAN,	/* U without step 4 (GET /report/check-ban) */
 	API_GUARD_PAYWALL,	/* P: U plus paid status */
 	API_GUARD_BODY,		/* B: session token in the JSON body */
 	API_GUARD_ADMIN,	/* A: admin token or admin user */
@@ -28,10 +30,21 @@ enum api_body {
  * router answer api_respond_error(req, err, NULL). */
 typedef enum ns_err (*api_handler)(struct api_req *req);
 
+/* Rate limiters of contract §1.8 (windows and maxima from the configuration). */
+enum api_limiter {
+	API_RL_NONE = 0,
+	API_RL_AUTH,		/* by IP, counts responses with status >= 400 */
+	API_RL_API,		/* by IP, every request */
+	API_RL_TURN,		/* by user, after the guard */
+	API_RL_REPORT,		/* by IP */
+	API_RL_VALIDATE		/* by IP, the handler counts attempts itself */
+};
+
 struct api_route {
 	const char *method;	/* "GET" also serves HEAD */
 	const char *pattern;	/* "/user/me", "/referral/info/:code" */
 	enum api_guard guard;
+	enum api_limiter limiter;
 	enum api_body body;
 	size_t body_max;	/* 0: the configured default for the body kind */
 	api_handler handler;

@@ -12,5 +12,27 @@ extern const size_t api_routes_count;
 /* api_service.c */
 enum ns_err api_service_root(struct api_req *req);
 enum ns_err api_service_health(struct api_req *req);
+enum ns_err api_service_stats_live(struct api_req *req);
+enum ns_err api_service_metrics(struct api_req *req);
+
+/* api_auth.c */
+enum ns_err api_auth_guest(struct api_req *req);
+enum ns_err api_auth_link(struct api_req *req);
+enum ns_err api_auth_login(struct api_req *req);
+enum ns_err api_auth_logout(struct api_req *req);
+
+/* api_user.c */
+enum ns_err api_user_get(struct api_req *req);
+enum ns_err api_user_put(struct api_req *req);
+
+/* api_media.c */
+enum ns_err api_media_selfie(struct api_req *req);
+enum ns_err api_media_video(struct api_req *req);
+
+/* api_room.c */
+enum ns_err api_room_history(struct api_req *req);
+enum ns_err api_room_me(struct api_req *req);
+enum ns_err api_room_queue(struct api_req *req);
+enum ns_err api_room_reel(struct api_req *req);
 
 #endif

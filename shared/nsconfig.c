@@ -90,6 +90,27 @@ static const struct cfg_item cfg_items[] = {
 	STR(stripe_webhook_secret, "", CFG_SECRET, NULL, NULL),
 	STR(stripe_api_base, "https://api.stripe.com", 0, NULL, NULL),
 	STR(frontend_url, "http://localhost:3000", 0, NULL, NULL),
+	STR(public_base_url, "", 0, NULL, NULL),
+	/* REST: sessions, passwords, cache, lists (contract §4.1) */
+	INT(guest_session_days, 7, 1, 365),
+	INT(permanent_session_days, 30, 1, 365),
+	INT(bcrypt_cost, 12, 4, 16),
+	INT(cache_ttl_s, 300, 1, 86400),
+	INT(queue_page_default, 100, 1, 500),
+	INT(queue_page_max, 500, 1, 5000),
+	/* rate limits (contract §1.8): windows in seconds; *_enabled 0 turns a limiter off */
+	INT(rl_auth_window_s, 600, 1, 86400),
+	INT(rl_auth_max, 6, 1, 1000000),
+	INT(rl_api_window_s, 60, 1, 86400),
+	INT(rl_api_max, 500, 1, 1000000),
+	INT(rl_api_enabled, 1, 0, 1),
+	INT(rl_turn_window_s, 3600, 1, 86400),
+	INT(rl_turn_max, 10, 1, 1000000),
+	INT(rl_report_window_s, 3600, 1, 86400),
+	INT(rl_report_max, 50, 1, 1000000),
+	INT(rl_report_enabled, 1, 0, 1),
+	INT(rl_validate_window_s, 3600, 1, 86400),
+	INT(rl_validate_max, 5, 1, 1000000),
 };
 #define CFG_NITEMS (sizeof cfg_items / sizeof cfg_items[0])
 

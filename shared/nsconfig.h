@@ -49,6 +49,20 @@ struct ns_config {
 	char stripe_webhook_secret[256];	/* STRIPE_WEBHOOK_SECRET */
 	char stripe_api_base[NS_CFG_STR_MAX];	/* STRIPE_API_BASE */
 	char frontend_url[NS_CFG_STR_MAX];	/* FRONTEND_URL */
+	char public_base_url[NS_CFG_STR_MAX];	/* PUBLIC_BASE_URL: prefix of /uploads/ URLs ("" = relative) */
+	/* REST behaviour (contract §4.1) */
+	int guest_session_days;			/* GUEST_SESSION_DAYS */
+	int permanent_session_days;		/* PERMANENT_SESSION_DAYS */
+	int bcrypt_cost;			/* BCRYPT_COST (12; tests may lower it) */
+	int cache_ttl_s;			/* CACHE_TTL_S: query-cache entry lifetime */
+	int queue_page_default;			/* QUEUE_PAGE_DEFAULT */
+	int queue_page_max;			/* QUEUE_PAGE_MAX */
+	/* rate limits (contract §1.8) */
+	int rl_auth_window_s, rl_auth_max;
+	int rl_api_window_s, rl_api_max, rl_api_enabled;
+	int rl_turn_window_s, rl_turn_max;
+	int rl_report_window_s, rl_report_max, rl_report_enabled;
+	int rl_validate_window_s, rl_validate_max;
 };
 
 /* Fill cfg from defaults, then path (NULL: $NAPALMSKY_CONFIG, else the default file if it

@@ -1,0 +1,1 @@
+/* cache: Redis-backed query cache (see cache.h). */

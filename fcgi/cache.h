@@ -1,0 +1,59 @@
+/* cache: Redis-backed query cache for the hot reads (sessions, users), shared by every worker.
+ * Reads try Redis, fall back to PostgreSQL and fill Redis; every write path calls the matching
+ * invalidate function before it answers, so a write through one worker is read back through
+ * any other at once. With Redis down, reads go to PostgreSQL (slower, still correct). */
+#ifndef API_CACHE_H
+#define API_CACHE_H
+#include <stddef.h>
+#include <stdint.h>
+#include "err.h"
+
+struct app;
+
+#define API_NAME_MAX 256	/* 50 code points of UTF-8, with room */
+#define API_EMAIL_MAX 256	/* 254 characters */
+#define API_URL_MAX 512		/* media URLs */
+#define API_JSON_FIELD_MAX 4096	/* socials (≤ 10 × (32 + 200) chars) and last_sessions */
+
+struct api_session {
+	char token[37];
+	char user_id[37];
+	int is_active;
+	int64_t expires_at_ms;
+};
+
+/* The users row as handlers and guards read it (text fields NUL-terminated; "" for NULL
+ * unless a has_ flag says otherwise). */
+struct api_user {
+	char user_id[37];
+	char name[API_NAME_MAX];
+	char gender[16];
+	char account_type[16];		/* guest | permanent */
+	char email[API_EMAIL_MAX];	/* "" when none */
+	char selfie_url[API_URL_MAX];	/* "" when none */
+	char video_url[API_URL_MAX];
+	char socials[API_JSON_FIELD_MAX];	/* JSON object text */
+	char role[8];			/* user | admin */
+	char paid_status[24];
+	char ban_status[16];		/* none | temporary | permanent | vindicated */
+	char review_status[24];
+	char introduced_to[37];		/* "" when none */
+	char introduced_by[37];
+	int64_t timer_total_seconds;
+	int64_t session_count;
+	int64_t streak_days;
+	char last_sessions[API_JSON_FIELD_MAX];	/* JSON array text */
+	int64_t created_at_ms;
+};
+
+/* NS_E_NOT_FOUND when there is no such session/user; NS_E_DB when PostgreSQL is down. */
+enum ns_err api_cache_session(struct app *app, const char *token, struct api_session *out);
+enum ns_err api_cache_user(struct app *app, const char *user_id, struct api_user *out);
+void api_cache_session_invalidate(struct app *app, const char *token);
+void api_cache_user_invalidate(struct app *app, const char *user_id);
+
+/* IP bans (contract §1.7), cached likewise: 1 banned (reason copied), 0 not, <0 error. */
+int api_cache_ip_banned(struct app *app, const char *ip, char *reason, size_t reasonlen);
+void api_cache_ip_bans_invalidate(struct app *app);
+
+#endif

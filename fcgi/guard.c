@@ -1,0 +1,1 @@
+/* guard: IP ban, rate limits, session and admin guards (see guard.h). */
