@@ -1,1 +1,24 @@
-# tests/: see its files
+# tests/: unit tests (tests/unit/local.mk), integration scripts that run the real servers
+# (each starts its own stack with scripts/lib/stack.sh in a temp dir), and the fuzz runner.
+include tests/unit/local.mk
+
+INTEGRATION_TESTS = \
+	tests/integration/health.sh \
+	tests/integration/service_routes.sh \
+	tests/integration/gateway.sh \
+	tests/integration/cgi_mode.sh \
+	tests/integration/supervisor.sh
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += $(INTEGRATION_TESTS) \
+	tests/integration/lib.sh \
+	tests/integration/node/package.json \
+	tests/integration/node/package-lock.json \
+	tests/integration/node/gateway_check.js \
+	tests/fuzz/run.sh \
+	tests/fuzz/corpus
+
+# scripts/dev test runs every unit test under valgrind; this tells it which ones (one line,
+# prefixed, so that make's own chatter, e.g. a regeneration, cannot be mistaken for a test).
+print-unit-tests:
+	@echo "unit-tests: $(UNIT_TESTS)"
+.PHONY: print-unit-tests
