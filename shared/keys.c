@@ -17,6 +17,7 @@ char *ns_keys_socket(char buf[NS_KEY_MAX], const char *id) { return build(buf, "
 char *ns_keys_user_sockets(char buf[NS_KEY_MAX], const char *id) { return build(buf, "ns:usocks:", id, NULL); }
 char *ns_keys_session_sockets(char buf[NS_KEY_MAX], const char *t) { return build(buf, "ns:ssocks:", t, NULL); }
 char *ns_keys_gateway(char buf[NS_KEY_MAX], const char *id) { return build(buf, "ns:gw:", id, NULL); }
+char *ns_keys_presence_debounce(char buf[NS_KEY_MAX], const char *id) { return build(buf, "ns:pjoin:", id, NULL); }
 
 char *
 ns_keys_ratelimit(char buf[NS_KEY_MAX], const char *limiter, const char *subject)
@@ -34,4 +35,15 @@ ns_keys_cache(char buf[NS_KEY_MAX], const char *kind, const char *id)
 	if (!build(mid, kind, ":", id))
 		return NULL;
 	return build(buf, "ns:c:", mid, NULL);
+}
+
+char *ns_keys_queue_view(char buf[NS_KEY_MAX], const char *id) { return build(buf, "ns:qview:", id, NULL); }
+
+char *
+ns_keys_reel(char buf[NS_KEY_MAX], const char *user_id, const char *cursor)
+{
+	char mid[NS_KEY_MAX];
+	if (!build(mid, user_id, ":", cursor))
+		return NULL;
+	return build(buf, "ns:reel:", mid, NULL);
 }

@@ -33,7 +33,10 @@ char *ns_keys_socket(char buf[NS_KEY_MAX], const char *socket_id);	/* hash */
 char *ns_keys_user_sockets(char buf[NS_KEY_MAX], const char *user_id);	/* zset */
 char *ns_keys_session_sockets(char buf[NS_KEY_MAX], const char *token);	/* set */
 char *ns_keys_gateway(char buf[NS_KEY_MAX], const char *gateway_id);	/* heartbeat; also its channel */
+char *ns_keys_presence_debounce(char buf[NS_KEY_MAX], const char *user_id);	/* presence:join, PX 2000 */
 char *ns_keys_ratelimit(char buf[NS_KEY_MAX], const char *limiter, const char *subject);
 char *ns_keys_cache(char buf[NS_KEY_MAX], const char *kind, const char *id);
+char *ns_keys_queue_view(char buf[NS_KEY_MAX], const char *user_id);	/* last /room/queue page */
+char *ns_keys_reel(char buf[NS_KEY_MAX], const char *user_id, const char *cursor); /* seen-set */
 
 #endif

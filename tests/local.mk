@@ -6,6 +6,7 @@ INTEGRATION_TESTS = \
 	tests/integration/health.sh \
 	tests/integration/service_routes.sh \
 	tests/integration/gateway.sh \
+	tests/integration/realtime.sh \
 	tests/integration/cgi_mode.sh \
 	tests/integration/supervisor.sh
 TESTS += $(INTEGRATION_TESTS)
@@ -14,6 +15,7 @@ EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/node/package.json \
 	tests/integration/node/package-lock.json \
 	tests/integration/node/gateway_check.js \
+	tests/integration/node/realtime_check.js \
 	tests/fuzz/run.sh \
 	tests/fuzz/corpus
 

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 #define BUS_BACKOFF_MAX_MS 5000
 #define BUS_KEY_MAX (sizeof(BUS_KEY_PREFIX) + GW_ID_MAX)
 #define BUS_HEARTBEAT_MAX 128	/* ceiling for the heartbeat JSON */
+#define BUS_CHANNELS 3		/* own, broadcast, control */
 
 struct link {
 	struct bus *bus;
@@ -140,7 +142,7 @@ on_sub(redisAsyncContext *ac, void *r, void *privdata)
 	if (e[0]->type != REDIS_REPLY_STRING || e[1]->type != REDIS_REPLY_STRING)
 		return;
 	if (strcmp(e[0]->str, "subscribe") == 0) {
-		if (++l->subscribed == 2) {
+		if (++l->subscribed == BUS_CHANNELS) {
 			l->ready = 1;
 			ns_log_debug("gateway: redis sub link ready");
 		}
@@ -183,6 +185,86 @@ command(struct link *l, redisCallbackFn *fn, void *privdata, const char *fmt, ..
 	if (l->pending++ == 0)
 		l->progress_at = ns_clock_mono_ms();
 	return 0;
+}
+
+/* A bus_cmd reply: errors are logged, never taken as a broken link (a script bug must not
+ * cut every socket off Redis). */
+struct call {
+	bus_reply_fn fn;
+	void *arg;
+};
+
+static void
+on_call(redisAsyncContext *ac, void *r, void *privdata)
+{
+	struct link *l = ac->ev.data;
+	struct call *c = privdata;
+	redisReply *reply = r;
+
+	progress(l);
+	if (reply && reply->type == REDIS_REPLY_ERROR) {
+		ns_log_err("gateway: redis: %s", reply->str);
+		reply = NULL;
+	}
+	if (c) {
+		c->fn(l->bus->g, reply, c->arg);
+		free(c);
+	}
+}
+
+/* Check the link and allocate the reply context (none when no reply is wanted). */
+static int
+call_prepare(struct bus *b, bus_reply_fn fn, void *arg, struct call **out)
+{
+	*out = NULL;
+	if (!bus_is_up(b) || b->stopping)
+		return -1;
+	if (!fn)
+		return 0;
+	if (!(*out = malloc(sizeof(**out))))
+		return -1;
+	(*out)->fn = fn;
+	(*out)->arg = arg;
+	return 0;
+}
+
+static int
+call_queued(struct bus *b, struct call *c, int rc)
+{
+	if (rc != REDIS_OK) {
+		free(c);
+		return -1;
+	}
+	if (b->cmd.pending++ == 0)
+		b->cmd.progress_at = ns_clock_mono_ms();
+	return 0;
+}
+
+int
+bus_cmd(struct bus *b, bus_reply_fn fn, void *arg, const char *fmt, ...)
+{
+	struct call *c;
+	va_list ap;
+	int rc;
+
+	if (call_prepare(b, fn, arg, &c) < 0)
+		return -1;
+	va_start(ap, fmt);
+	rc = redisvAsyncCommand(b->cmd.ac, on_call, c, fmt, ap);
+	va_end(ap);
+	return call_queued(b, c, rc);
+}
+
+int
+bus_cmd_argv(struct bus *b, bus_reply_fn fn, void *arg, int argc, const char **argv,
+    const size_t *argvlen)
+{
+	struct call *c;
+
+	if (call_prepare(b, fn, arg, &c) < 0)
+		return -1;
+	return call_queued(b, c, redisAsyncCommandArgv(b->cmd.ac, on_call, c, argc, argv,
+	    argvlen));
 }
 
 /* ---- connection management ---- */
@@ -238,8 +320,8 @@ link_connect(struct link *l)
 			return -1;
 		return command(l, on_reply, l, "PING");
 	}
-	return redisAsyncCommand(ac, on_sub, NULL, "SUBSCRIBE %s %s", b->key,
-	    BUS_CHANNEL_BCAST) == REDIS_OK ? 0 : -1;
+	return redisAsyncCommand(ac, on_sub, NULL, "SUBSCRIBE %s %s %s", b->key,
+	    BUS_CHANNEL_BCAST, BUS_CHANNEL_CTL) == REDIS_OK ? 0 : -1;
 }
 
 static void

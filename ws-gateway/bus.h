@@ -1,13 +1,17 @@
 /* bus: Redis on the lws loop (hiredis 0.14 async, each socket adopted by lws as a raw file).
- * Two links: one for commands, one subscribed to this gateway's channel and the broadcast
- * channel. Either failing drops both and they are re-made with backoff; nothing blocks. */
+ * Two links: one for commands, one subscribed to this gateway's channel, the broadcast
+ * channel and the control channel. Either failing drops both and they are re-made with
+ * backoff; nothing blocks. Commands run in the order they are queued (one connection). */
 #ifndef NS_BUS_H
 #define NS_BUS_H
 #include <stddef.h>
+#include <hiredis/hiredis.h>
 #include <libwebsockets.h>
+#include "keys.h"
 
 #define BUS_PROTOCOL_NAME "ns-redis"
-#define BUS_CHANNEL_BCAST "ns:bcast"
+#define BUS_CHANNEL_BCAST NS_CHAN_BCAST	/* keys.h: the schema's names */
+#define BUS_CHANNEL_CTL NS_CHAN_CTL
 #define BUS_KEY_PREFIX "ns:gw:"		/* + gateway id: heartbeat key and private channel */
 #define BUS_HEARTBEAT_MS 5000
 #define BUS_HEARTBEAT_TTL_S 15
@@ -18,6 +22,10 @@ struct gw;
 /* A published message; channel and msg are valid only during the call. */
 typedef void (*bus_message_fn)(struct gw *g, const char *channel, const char *msg, size_t len);
 
+/* A command's reply, or NULL when it failed (link down, error reply: logged). The reply is
+ * freed after the call returns. Called exactly once for every command bus_cmd accepted. */
+typedef void (*bus_reply_fn)(struct gw *g, redisReply *reply, void *arg);
+
 /* Start connecting (in the background) to cfg redis_url. NULL only on a bad URL or no memory. */
 struct bus *bus_new(struct gw *g, bus_message_fn on_message);
 /* Both links connected and subscribed. */
@@ -26,6 +34,12 @@ int bus_is_up(const struct bus *b);
 void bus_stop(struct bus *b);
 /* Both links are gone (after bus_stop). */
 int bus_is_stopped(const struct bus *b);
+/* Queue a command on the command link (printf-style as redisAsyncCommand, or argv).
+ * fn may be NULL: fire and forget. Returns 0, or -1 when Redis is down (fn is not called). */
+int bus_cmd(struct bus *b, bus_reply_fn fn, void *arg, const char *fmt, ...);
+int bus_cmd_argv(struct bus *b, bus_reply_fn fn, void *arg, int argc, const char **argv,
+    const size_t *argvlen);
+
 /* Free everything; safe after lws_context_destroy. */
 void bus_free(struct bus *b);
 

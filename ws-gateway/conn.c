@@ -9,10 +9,13 @@
 #include "json.h"
 #include "log.h"
 #include "rand.h"
+#include "auth.h"
 #include "conn.h"
 #include "eio.h"
 #include "events.h"
 #include "gw.h"
+#include "http.h"
+#include "live.h"
 #include "sio.h"
 
 #define CONN_RX_INITIAL 1024	/* first reassembly allocation; it doubles up to max_payload */
@@ -62,7 +65,7 @@ conn_send(struct gw *g, struct conn *c, const char *data, size_t len)
 {
 	struct conn_msg *m;
 
-	if (c->close_code)
+	if (c->close_code || c->flush_close)
 		return -1;
 	if (len > (size_t)g->cfg->send_queue_max - c->queued) {
 		conn_kill(c, "slow consumer: send queue full");
@@ -113,6 +116,7 @@ conn_established(struct gw *g, struct conn *c, struct lws *wsi)
 	if (ns_rand_b64url(c->sid, CONN_SID_LEN) != NS_OK)
 		return -1;
 	lws_dll2_add_tail(&c->list, &g->conns);
+	http_client_ip(g, wsi, c->ip, sizeof(c->ip));	/* the headers are gone after this call */
 	c->next_ping_at = now + g->cfg->ping_interval_ms;
 	c->connect_due_at = now + g->cfg->connect_timeout_ms;
 	n = eio_encode_open(open, sizeof(open), c->sid, g->cfg->ping_interval_ms,
@@ -125,29 +129,80 @@ conn_established(struct gw *g, struct conn *c, struct lws *wsi)
 	return 0;
 }
 
-/* Socket.IO CONNECT to namespace "/": keep the token for the session lookup, answer. */
+/* Socket.IO CONNECT to namespace "/": the answer waits for the session lookup (auth.c). */
 static int
 on_connect(struct gw *g, struct conn *c, struct sio_packet *p)
 {
 	char out[SIO_SMALL_MAX];
-	const char *token;
 	int n;
 
 	if (strcmp(p->ns, "/") != 0) {
 		n = sio_encode_connect_error(out, sizeof(out), p->ns, "Invalid namespace");
 		return n < 0 ? -1 : conn_send(g, c, out, (size_t)n);
 	}
-	if (!c->connected) {
-		if (ns_rand_b64url(c->sio_sid, CONN_SID_LEN) != NS_OK)
-			return -1;
-		token = p->data ? ns_json_get_str(p->data, "token") : NULL;
-		if (token && strlen(token) <= CONN_TOKEN_MAX && !(c->token = strdup(token)))
-			return -1;
-		c->connected = 1;
-		c->connect_due_at = 0;
+	if (c->connecting)
+		return 0;	/* a repeat while the first is being looked up */
+	if (c->connected) {
+		n = sio_encode_connect(out, sizeof(out), c->sio_sid);
+		return n < 0 ? -1 : conn_send(g, c, out, (size_t)n);
 	}
+	c->connecting = 1;
+	c->connect_due_at = 0;
+	return auth_connect(g, c, p->data ? ns_json_get_str(p->data, "token") : NULL);
+}
+
+int
+conn_connect_reply(struct gw *g, struct conn *c, const char *refusal)
+{
+	char out[SIO_SMALL_MAX];
+	int n;
+
+	c->connecting = 0;
+	if (refusal) {
+		/* The client gives up on a refusal and closes; the CONNECT deadline is the backstop. */
+		c->connect_due_at = ns_clock_mono_ms() + g->cfg->connect_timeout_ms;
+		n = sio_encode_connect_error(out, sizeof(out), "/", refusal);
+		return n < 0 ? -1 : conn_send(g, c, out, (size_t)n);
+	}
+	if (ns_rand_b64url(c->sio_sid, CONN_SID_LEN) != NS_OK)
+		return -1;
+	c->connected = 1;
 	n = sio_encode_connect(out, sizeof(out), c->sio_sid);
 	return n < 0 ? -1 : conn_send(g, c, out, (size_t)n);
+}
+
+void
+conn_disconnect(struct gw *g, struct conn *c)
+{
+	if (c->close_code || c->flush_close)
+		return;
+	conn_send(g, c, "41", 2);
+	c->explicit_close = 1;
+	c->flush_close = 1;
+	lws_callback_on_writable(c->wsi);
+	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CONN_KILL_GRACE_S);
+}
+
+static int
+find_one(struct lws_dll2 *d, void *user)
+{
+	struct conn **want = user;
+	struct conn *c = lws_container_of(d, struct conn, list);
+
+	if (c->connected && strcmp(c->sio_sid, (const char *)want[1]) == 0) {
+		want[0] = c;
+		return 1;	/* stops the walk */
+	}
+	return 0;
+}
+
+struct conn *
+conn_find(struct gw *g, const char *sid)
+{
+	void *want[2] = { NULL, (void *)(uintptr_t)sid };
+
+	lws_dll2_foreach_safe(&g->conns, want, find_one);
+	return want[0];
 }
 
 /* One Socket.IO packet. Returns 0, or a WebSocket close code. */
@@ -171,8 +226,10 @@ on_sio(struct gw *g, struct conn *c, const char *buf, size_t len)
 			rc = LWS_CLOSE_STATUS_UNEXPECTED_CONDITION;
 		break;
 	case SIO_DISCONNECT:
-		if (strcmp(p.ns, "/") == 0)
+		if (strcmp(p.ns, "/") == 0) {
+			c->explicit_close = 1;
 			rc = LWS_CLOSE_STATUS_NORMAL;
+		}
 		break;
 	case SIO_EVENT:
 		/* Events before CONNECT, or to another namespace, have no receiver. */
@@ -248,7 +305,7 @@ conn_receive(struct gw *g, struct conn *c, const void *in, size_t len)
 	size_t max = (size_t)g->cfg->max_payload;
 	int final, rc;
 
-	if (c->close_code)
+	if (c->close_code || c->flush_close)
 		return 0;	/* closing: whatever still arrives is dropped */
 	if (lws_frame_is_binary(c->wsi))
 		return close_now(c, LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE, "binary not accepted");
@@ -296,7 +353,7 @@ conn_writeable(struct gw *g, struct conn *c)
 	if (c->close_code)
 		return close_now(c, c->close_code, c->close_reason ? c->close_reason : "");
 	if (!m)
-		return 0;
+		return c->flush_close ? close_now(c, LWS_CLOSE_STATUS_NORMAL, "bye") : 0;
 	/* lws buffers what the kernel does not take, so each frame goes out whole. */
 	if (lws_write(c->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT) < (int)m->len)
 		return -1;
@@ -305,7 +362,7 @@ conn_writeable(struct gw *g, struct conn *c)
 		c->tail = NULL;
 	c->queued -= (uint32_t)m->len;
 	free(m);
-	if (c->head)
+	if (c->head || c->flush_close)
 		lws_callback_on_writable(c->wsi);
 	(void)g;
 	return 0;
@@ -317,13 +374,15 @@ conn_closed(struct gw *g, struct conn *c)
 	if (!c->wsi)
 		return;	/* never established */
 	ns_log_debug("gateway: %s: closed", c->sid);
+	auth_closed(g, c);
+	if (c->authed)
+		live_unregister(g, c);
 	lws_dll2_remove(&c->list);
 	queue_free(c);
 	free(c->rx);
 	free(c->token);
 	c->rx = c->token = NULL;
 	c->wsi = NULL;
-	(void)g;
 }
 
 static int

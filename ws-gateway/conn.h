@@ -10,16 +10,23 @@
 
 #define CONN_SID_LEN 20		/* base64url characters in a sid */
 #define CONN_TOKEN_MAX 512	/* longer auth tokens are not kept */
+#define CONN_IP_MAX 46		/* INET6_ADDRSTRLEN */
+#define CONN_USER_MAX 37	/* a canonical UUID and its NUL */
 
 struct gw;
 struct conn_msg;		/* one queued outgoing frame */
+struct pg_req;
 
 struct conn {
 	lws_dll2_t list;		/* in gw->conns */
 	struct lws *wsi;
 	struct conn_msg *head, *tail;	/* send queue, oldest first */
 	char *rx;			/* reassembly of a fragmented message, lazily allocated */
-	char *token;			/* auth token from the CONNECT packet, or NULL */
+	char *token;			/* the session the socket is bound to (authed), else NULL */
+	struct pg_req *auth_req;	/* session lookup in flight (auth.c) */
+	char *auth_token;		/* the token that lookup is for, or NULL */
+	char *auth_next;		/* an auth event's token waiting for that lookup */
+	int64_t authenticated_at;	/* wall-clock ms */
 	const char *close_reason;	/* static text sent with close_code */
 	int64_t next_ping_at;		/* monotonic ms; when the next ping is due */
 	int64_t pong_due_at;		/* monotonic ms; 0 unless a ping awaits its pong */
@@ -28,6 +35,13 @@ struct conn {
 	uint32_t queued;		/* bytes in the send queue */
 	uint16_t close_code;		/* nonzero: close on the next writeable callback */
 	uint8_t connected;		/* Socket.IO CONNECT accepted */
+	uint8_t connecting;		/* CONNECT received, its session lookup in flight */
+	uint8_t auth_kind;		/* what auth_req answers (auth.c) */
+	uint8_t authed;			/* bound to user_id and token */
+	uint8_t explicit_close;		/* DISCONNECT (either side), not a transport loss */
+	uint8_t flush_close;		/* disconnecting: close once the queue is sent */
+	char user_id[CONN_USER_MAX];
+	char ip[CONN_IP_MAX];		/* client address ("" if unknown) */
 	char sid[CONN_SID_LEN + 1];	/* Engine.IO session id */
 	char sio_sid[CONN_SID_LEN + 1];	/* Socket.IO id on namespace "/" */
 };
@@ -45,6 +59,12 @@ int conn_send(struct gw *g, struct conn *c, const char *data, size_t len);
 int conn_emit(struct gw *g, struct conn *c, const char *event, json_object *payload);
 /* Send a close frame with code and reason at the next chance, then drop the socket. */
 void conn_close(struct conn *c, int code, const char *reason);
+/* Answer the pending Socket.IO CONNECT: refusal NULL accepts (`40{"sid"}`), else `44{message}`. */
+int conn_connect_reply(struct gw *g, struct conn *c, const char *refusal);
+/* Server-side disconnect: DISCONNECT (`41`) after what is queued, then close. Explicit. */
+void conn_disconnect(struct gw *g, struct conn *c);
+/* The live socket with Socket.IO id sid, or NULL. */
+struct conn *conn_find(struct gw *g, const char *sid);
 /* Ping due sockets and drop those past their pong or CONNECT deadline. */
 void conn_sweep(struct gw *g, int64_t now_ms);
 

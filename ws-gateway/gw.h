@@ -9,15 +9,18 @@
 
 struct ns_config;
 struct bus;
+struct pg;
 
 struct gw {
 	const struct ns_config *cfg;
 	struct lws_context *ctx;
 	struct lws_vhost *vh;
 	struct bus *bus;
+	struct pg *pg;			/* session lookups */
 	char id[GW_ID_MAX];		/* cfg gateway_id, or random */
 	int64_t started_at;		/* wall-clock ms */
 	lws_dll2_owner_t conns;		/* every open WebSocket (struct conn) */
+	lws_dll2_owner_t graces;	/* pending disconnect-grace checks (live.c) */
 	lws_sorted_usec_list_t sweep;	/* heartbeat and handshake deadlines */
 	int sweep_ms;
 	int draining;			/* shutting down: refuse new connections */

@@ -5,6 +5,10 @@ ws_gateway_napalmsky_gateway_SOURCES = \
 	ws-gateway/conn.c ws-gateway/conn.h \
 	ws-gateway/http.c ws-gateway/http.h \
 	ws-gateway/bus.c ws-gateway/bus.h \
+	ws-gateway/pg.c ws-gateway/pg.h \
+	ws-gateway/auth.c ws-gateway/auth.h \
+	ws-gateway/live.c ws-gateway/live.h \
+	ws-gateway/ctl.c ws-gateway/ctl.h \
 	ws-gateway/events.c ws-gateway/events.h \
 	ws-gateway/eio.c ws-gateway/eio.h \
 	ws-gateway/sio.c ws-gateway/sio.h

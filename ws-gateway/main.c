@@ -15,8 +15,11 @@
 #include "rand.h"
 #include "bus.h"
 #include "conn.h"
+#include "ctl.h"
 #include "gw.h"
 #include "http.h"
+#include "live.h"
+#include "pg.h"
 
 #define GW_RX_BUFFER 1024	/* lws per-socket receive buffer; longer messages reassemble */
 #define GW_TX_PACKET 65536	/* largest single send(); lws buffers any remainder */
@@ -75,6 +78,7 @@ callback_sio(struct lws *wsi, enum lws_callback_reasons reason, void *user, void
 static const struct lws_protocols protocols[] = {
 	{ "ns-sio", callback_sio, sizeof(struct conn), GW_RX_BUFFER, 0, NULL, GW_TX_PACKET },
 	{ BUS_PROTOCOL_NAME, bus_callback, 0, 0, 0, NULL, 0 },
+	{ PG_PROTOCOL_NAME, pg_callback, 0, 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
 
@@ -84,14 +88,6 @@ static const struct lws_extension extensions[] = {
 	  "permessage-deflate; client_no_context_takeover; client_max_window_bits" },
 	{ NULL, NULL, NULL }
 };
-
-static void
-on_bus_message(struct gw *g, const char *channel, const char *msg, size_t len)
-{
-	(void)g;
-	ns_log_debug("gateway: bus message on %s (%zu bytes): %.*s", channel, len,
-	    len > 200 ? 200 : (int)len, msg);
-}
 
 static void
 sweep(lws_sorted_usec_list_t *sul)
@@ -133,7 +129,8 @@ usage(FILE *out)
 	fprintf(out, "usage: napalmsky-gateway [--config FILE] [--check-config] [--version]\n");
 }
 
-/* Close every socket with "going away", then let Redis finish, within GW_DRAIN_MS. */
+/* Close every socket with "going away" and let their Redis cleanup go out, run the pending
+ * grace checks (no one else will), then let Redis finish; all within GW_DRAIN_MS. */
 static void
 drain(struct gw *g)
 {
@@ -145,6 +142,10 @@ drain(struct gw *g)
 	for (d = lws_dll2_get_head(&g->conns); d; d = d->next)
 		conn_close(lws_container_of(d, struct conn, list), LWS_CLOSE_STATUS_GOINGAWAY,
 		    "server shutting down");
+	while (ns_clock_mono_ms() < deadline - GW_DRAIN_MS / 2 && g->conns.count > 0)
+		if (lws_service(g->ctx, 0) < 0)
+			break;
+	live_shutdown(g);
 	if (g->bus)
 		bus_stop(g->bus);
 	while (ns_clock_mono_ms() < deadline &&
@@ -246,8 +247,10 @@ main(int argc, char **argv)
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
 
-	g.bus = bus_new(&g, on_bus_message);
-	if (!g.bus) {
+	g.bus = bus_new(&g, ctl_on_message);
+	g.pg = g.bus ? pg_new(&g) : NULL;
+	if (!g.pg) {
+		bus_free(g.bus);
 		lws_context_destroy(g.ctx);
 		return 1;
 	}
@@ -261,7 +264,8 @@ main(int argc, char **argv)
 
 	ns_log_info("gateway %s: stopping (%u sockets)", g.id, (unsigned)g.conns.count);
 	drain(&g);
-	bus_free(g.bus);	/* before the context: it detaches its wsis */
+	pg_free(g.pg);		/* before the context: both detach their wsis */
+	bus_free(g.bus);
 	signal_ctx = NULL;
 	lws_context_destroy(g.ctx);
 	ns_log_info("gateway %s: stopped", g.id);

@@ -1,0 +1,32 @@
+/* live: the gateway's share of the Redis state (docs/ARCHITECTURE.md): socket registrations
+ * (§3.11), presence and availability (§3.5) and the disconnect grace (§3.9). Each change is
+ * one server-side script, so it is atomic and its broadcast (PUBLISH on ns:bcast) leaves
+ * with it; none of them waits for a reply on the loop. */
+#ifndef NS_LIVE_H
+#define NS_LIVE_H
+#include <json-c/json.h>
+
+#define LIVE_GRACE_MS 5000		/* transport loss → full cleanup if no socket came back */
+#define LIVE_DEBOUNCE_MS "2000"		/* presence:join broadcast, per user across gateways */
+
+struct gw;
+struct conn;
+
+/* c was just bound (c->user_id, c->token): register it, set the user online (available
+ * unchanged) and disconnect the user's oldest sockets over the per-user cap, wherever they
+ * are. old_token: the session c was bound to before (its registration is moved), or NULL. */
+void live_register(struct gw *g, struct conn *c, const char *old_token);
+/* c (authenticated) is closing: remove its registration; then an explicit disconnect cleans
+ * the user up at once when no other socket is left, a transport loss makes the user
+ * unavailable at once and cleans up after LIVE_GRACE_MS unless a socket came back. */
+void live_unregister(struct gw *g, struct conn *c);
+/* Shutdown: run every pending grace check now (nobody else will), free the timers. */
+void live_shutdown(struct gw *g);
+
+/* Event handlers (§3.3); unauthenticated sockets are ignored. */
+void live_presence_join(struct gw *g, struct conn *c, json_object *payload);
+void live_presence_leave(struct gw *g, struct conn *c, json_object *payload);
+void live_queue_join(struct gw *g, struct conn *c, json_object *payload);
+void live_queue_leave(struct gw *g, struct conn *c, json_object *payload);
+
+#endif
