@@ -10,7 +10,8 @@ shared_libshared_a_SOURCES = \
 	shared/json.c shared/json.h \
 	shared/db.c shared/db.h \
 	shared/kv.c shared/kv.h \
-	shared/passwd.c shared/passwd.h
+	shared/passwd.c shared/passwd.h \
+	shared/keys.c shared/keys.h
 
 # What a program linking libshared.a needs (its own libraries go before these).
 SHARED_CFLAGS = $(PQ_CFLAGS) $(HIREDIS_CFLAGS) $(JSONC_CFLAGS) $(XCRYPT_CFLAGS)
