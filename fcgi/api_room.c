@@ -1,9 +1,955 @@
-/* api_room: history, own card, the matchmaking queue and reel (contract §2.5). */
+/* api_room: history, own card, the matchmaking queue and reel (contract §2.5).
+ * The queue and reel read presence from Redis (ns:available, written by the gateways and
+ * shared/presence) and the card fields, cooldowns, reports and introductions from
+ * PostgreSQL, in one Redis script and one SQL statement per page, never per candidate. */
 #include "config.h"
 
-#include "routes.h"
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/sha.h>
 
-enum ns_err api_room_history(struct api_req *req) { (void)req; return NS_E_INTERNAL; }
-enum ns_err api_room_me(struct api_req *req) { (void)req; return NS_E_INTERNAL; }
-enum ns_err api_room_queue(struct api_req *req) { (void)req; return NS_E_INTERNAL; }
-enum ns_err api_room_reel(struct api_req *req) { (void)req; return NS_E_INTERNAL; }
+#include "routes.h"
+#include "app.h"
+#include "cache.h"
+#include "db.h"
+#include "json.h"
+#include "keys.h"
+#include "kv.h"
+#include "log.h"
+#include "nsconfig.h"
+#include "rand.h"
+#include "respond.h"
+
+#define ROOM_HISTORY_MAX 1000	/* rows /room/history returns (newest first) */
+#define ROOM_QVALUE_MAX 256	/* one decoded query-string value */
+#define ROOM_QKEY_MAX 32	/* one decoded query-string key */
+#define ROOM_SCORE_MAX 32	/* a zset score as Redis prints it */
+#define ROOM_CURSOR_RAW_MAX (ROOM_SCORE_MAX + 1 + NS_UUID_LEN)	/* "score:userId" */
+#define ROOM_QVIEW_TTL_S 600	/* lifetime of the recorded queue page */
+#define ROOM_REEL_DEFAULT 20
+#define ROOM_REEL_MAX 50
+#define ROOM_REEL_SLACK 10	/* extra shuffled picks in case a presence has no users row */
+#define ROOM_REEL_CURSOR_MAX 64
+#define ROOM_REEL_TTL_S 3600	/* seen-set lifetime after last use */
+#define ROOM_REEL_SCAN_MAX 100000	/* available users one reel call considers */
+#define ROOM_REEL_HIDDEN_MAX 10000	/* cooldown partners and reported users honoured */
+#define ROOM_REEL_RAND_SPARE 8	/* random numbers beyond one per pick, for rejections */
+#define ROOM_REEL_RAND_LEN 24	/* a 48-bit integer in decimal */
+#define ROOM_ETAG_HEX 32	/* hex digits of the body digest in the ETag */
+#define ROOM_JSON_CTYPE "application/json; charset=utf-8"
+
+#define MSG_USER_NOT_FOUND "User not found"
+#define MSG_INVALID_LIMIT "Invalid limit"
+#define MSG_INVALID_CURSOR "Invalid cursor"
+
+/* ---- query string ---------------------------------------------------------------------- */
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Percent-decode s[0..n) ('+' is a space) into out; -1 when malformed, over the ceiling or
+ * holding a NUL. */
+static int
+form_decode(const char *s, size_t n, char *out, size_t outlen)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < n; i++) {
+		int c = (unsigned char)s[i];
+
+		if (c == '%') {
+			int hi, lo;
+
+			if (i + 2 >= n || (hi = hexval(s[i + 1])) < 0 ||
+			    (lo = hexval(s[i + 2])) < 0)
+				return -1;
+			c = hi * 16 + lo;
+			i += 2;
+		} else if (c == '+') {
+			c = ' ';
+		}
+		if (c == 0 || o + 1 >= outlen)
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* The first value of query parameter name: 1 found (decoded into out), 0 absent, -1 present
+ * but malformed or over the ceiling. */
+static int
+query_get(const char *query, const char *name, char *out, size_t outlen)
+{
+	const char *p = query;
+
+	while (*p) {
+		const char *end = strchr(p, '&'), *eq;
+		size_t seglen = end ? (size_t)(end - p) : strlen(p);
+		char key[ROOM_QKEY_MAX];
+
+		eq = memchr(p, '=', seglen);
+		if (form_decode(p, eq ? (size_t)(eq - p) : seglen, key, sizeof key) == 0 &&
+		    strcmp(key, name) == 0) {
+			if (!eq) {
+				out[0] = '\0';
+				return 1;
+			}
+			return form_decode(eq + 1, seglen - (size_t)(eq + 1 - p), out, outlen) == 0
+			    ? 1 : -1;
+		}
+		p += seglen;
+		if (*p == '&')
+			p++;
+	}
+	return 0;
+}
+
+/* A decimal integer, optional '-'; values beyond ±10^9 are clamped (only ranges are asked). */
+static int
+parse_int(const char *s, long *out)
+{
+	int neg = 0;
+	long v = 0;
+
+	if (*s == '-') {
+		neg = 1;
+		s++;
+	}
+	if (*s == '\0')
+		return 0;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return 0;
+		if (v < 1000000000L)
+			v = v * 10 + (*s - '0');
+	}
+	*out = neg ? -v : v;
+	return 1;
+}
+
+/* ---- JSON helpers ---------------------------------------------------------------------- */
+
+static void
+set_text_or_null(json_object *o, const char *key, const PGresult *res, int row, int col)
+{
+	ns_json_set_str(o, key, PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col));
+}
+
+static int64_t
+col_i64(const PGresult *res, int row, int col)
+{
+	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+/* ---- GET /room/history ------------------------------------------------------------------ */
+
+static const char history_sql[] =
+	"SELECT session_id, room_id, partner_id, partner_name,"
+	" floor(extract(epoch FROM started_at) * 1000)::bigint, duration, messages"
+	" FROM chat_history WHERE user_id = $1::uuid"
+	" ORDER BY created_at DESC, id DESC LIMIT $2::int";
+
+enum ns_err
+api_room_history(struct api_req *req)
+{
+	char max[16];
+	const char *params[2] = { req->auth.user_id, max };
+	json_object *body, *list;
+	enum ns_err err;
+	PGresult *res;
+	int i;
+
+	snprintf(max, sizeof max, "%d", ROOM_HISTORY_MAX);
+	if ((res = ns_db_read(req->app->db, history_sql, 2, params, &err)) == NULL)
+		return err;
+	list = json_object_new_array_ext(PQntuples(res));
+	for (i = 0; i < PQntuples(res); i++) {
+		json_object *h = ns_json_obj(), *msgs = json_tokener_parse(PQgetvalue(res, i, 6));
+
+		if (msgs == NULL || !json_object_is_type(msgs, json_type_array)) {
+			ns_log_warn("room: chat_history messages of %s is not an array",
+			    PQgetvalue(res, i, 0));
+			json_object_put(msgs);
+			msgs = json_object_new_array();
+		}
+		ns_json_set_str(h, "sessionId", PQgetvalue(res, i, 0));
+		ns_json_set_str(h, "roomId", PQgetvalue(res, i, 1));
+		ns_json_set_str(h, "partnerId", PQgetvalue(res, i, 2));
+		ns_json_set_str(h, "partnerName", PQgetvalue(res, i, 3));
+		ns_json_set_int(h, "startedAt", col_i64(res, i, 4));
+		ns_json_set_int(h, "duration", col_i64(res, i, 5));
+		ns_json_set(h, "messages", msgs);
+		json_object_array_add(list, h);
+	}
+	PQclear(res);
+	body = ns_json_obj();
+	ns_json_set(body, "history", list);
+	req->no_store = 1;
+	api_respond_json(req, 200, body);
+	return NS_OK;
+}
+
+/* ---- GET /room/me ----------------------------------------------------------------------- */
+
+enum ns_err
+api_room_me(struct api_req *req)
+{
+	struct api_user *u = malloc(sizeof(*u));	/* large: keep it off the stack */
+	json_object *body;
+	enum ns_err err;
+
+	if (u == NULL)
+		return NS_E_NOMEM;
+	err = api_cache_user(req->app, req->auth.user_id, u);
+	req->no_store = 1;
+	if (err == NS_E_NOT_FOUND) {
+		free(u);
+		api_respond_error(req, NS_E_NOT_FOUND, MSG_USER_NOT_FOUND);
+		return NS_E_NOT_FOUND;
+	}
+	if (err != NS_OK) {
+		free(u);
+		return err;
+	}
+	body = ns_json_obj();
+	ns_json_set_str(body, "userId", u->user_id);
+	ns_json_set_str(body, "name", u->name);
+	ns_json_set_str(body, "selfieUrl", u->selfie_url[0] ? u->selfie_url : NULL);
+	ns_json_set_int(body, "timerTotal", u->timer_total_seconds);
+	free(u);
+	api_respond_json(req, 200, body);
+	return NS_OK;
+}
+
+/* ---- queue cursor: base64url (no padding) of "<score>:<userId>" -------------------------- */
+
+static const char b64url[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static void
+b64_encode(const unsigned char *in, size_t n, char *out)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+
+		out[o++] = b64url[v >> 18];
+		out[o++] = b64url[(v >> 12) & 63];
+		out[o++] = b64url[(v >> 6) & 63];
+		out[o++] = b64url[v & 63];
+	}
+	if (n - i == 1) {
+		out[o++] = b64url[in[i] >> 2];
+		out[o++] = b64url[(in[i] & 3) << 4];
+	} else if (n - i == 2) {
+		uint32_t v = (uint32_t)in[i] << 8 | in[i + 1];
+
+		out[o++] = b64url[v >> 10];
+		out[o++] = b64url[(v >> 4) & 63];
+		out[o++] = b64url[(v << 2) & 63];
+	}
+	out[o] = '\0';
+}
+
+#define B64_LEN(n) (((n) * 4 + 2) / 3)
+#define ROOM_CURSOR_MAX B64_LEN(ROOM_CURSOR_RAW_MAX)
+
+/* The score as Redis prints a double: [-]digits[.digits][e[+-]digits], finite. */
+static int
+score_valid(const char *s)
+{
+	const char *p = s;
+	char *end;
+	double d;
+
+	if (*p == '-')
+		p++;
+	if (!isdigit((unsigned char)*p))
+		return 0;
+	while (isdigit((unsigned char)*p))
+		p++;
+	if (*p == '.') {
+		p++;
+		if (!isdigit((unsigned char)*p))
+			return 0;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			return 0;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	if (*p != '\0')
+		return 0;
+	errno = 0;
+	d = strtod(s, &end);
+	return *end == '\0' && errno == 0 && isfinite(d);
+}
+
+struct qpos {
+	char score[ROOM_SCORE_MAX + 1];
+	char user_id[NS_UUID_LEN + 1];
+};
+
+static int
+cursor_encode(const struct qpos *pos, char out[ROOM_CURSOR_MAX + 1])
+{
+	char raw[ROOM_CURSOR_RAW_MAX + 1];
+	int n = snprintf(raw, sizeof raw, "%s:%s", pos->score, pos->user_id);
+
+	if (n < 0 || (size_t)n >= sizeof raw)
+		return 0;
+	b64_encode((const unsigned char *)raw, (size_t)n, out);
+	return 1;
+}
+
+/* Strict: only what cursor_encode can produce is accepted (re-encoding must give the same
+ * text, which also rules out non-zero padding bits). */
+static int
+cursor_decode(const char *text, struct qpos *pos)
+{
+	unsigned char raw[ROOM_CURSOR_RAW_MAX + 1];
+	char again[ROOM_CURSOR_MAX + 1];
+	size_t len = strlen(text), i, o = 0, bits = 0;
+	uint32_t acc = 0;
+	const char *colon;
+
+	if (len == 0 || len > ROOM_CURSOR_MAX || len % 4 == 1)
+		return 0;
+	for (i = 0; i < len; i++) {
+		const char *c = memchr(b64url, text[i], 64);
+
+		if (c == NULL || text[i] == '\0')
+			return 0;
+		acc = acc << 6 | (uint32_t)(c - b64url);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			raw[o++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	raw[o] = '\0';
+	b64_encode(raw, o, again);
+	if (strcmp(again, text) != 0 || memchr(raw, '\0', o) != NULL)
+		return 0;
+	colon = strchr((const char *)raw, ':');
+	if (colon == NULL || (size_t)(colon - (const char *)raw) > ROOM_SCORE_MAX)
+		return 0;
+	memcpy(pos->score, raw, (size_t)(colon - (const char *)raw));
+	pos->score[colon - (const char *)raw] = '\0';
+	if (!score_valid(pos->score) || strlen(colon + 1) != NS_UUID_LEN ||
+	    !ns_rand_uuid_parse(colon + 1, pos->user_id) || strcmp(pos->user_id, colon + 1) != 0)
+		return 0;
+	return 1;
+}
+
+/* ---- GET /room/queue -------------------------------------------------------------------- */
+
+/* KEYS[1] ns:available; ARGV: requester, limit, then optionally the cursor's score and
+ * userId. Returns {ZCARD, requester present 0/1, [member, score, ...]} with up to limit + 2
+ * entries after the cursor: enough for a full page without the requester plus one to tell
+ * whether more follow. The cursor's place is found by rank, so members that left or joined
+ * since cannot make a page skip or repeat anyone; ties (equal scores) are ordered by member
+ * bytes, as the zset orders them, compared bytewise (Lua's < follows the locale). */
+static const char queue_script[] =
+	"local key, me, limit = KEYS[1], ARGV[1], tonumber(ARGV[2])\n"
+	"local function le(a, b)\n"
+	"  local n = math.min(#a, #b)\n"
+	"  for i = 1, n do\n"
+	"    local x, y = string.byte(a, i), string.byte(b, i)\n"
+	"    if x ~= y then return x < y end\n"
+	"  end\n"
+	"  return #a <= #b\n"
+	"end\n"
+	"local mine = 0\n"
+	"if redis.call('ZSCORE', key, me) then mine = 1 end\n"
+	"local start = 0\n"
+	"if ARGV[3] then\n"
+	"  local s, m = ARGV[3], ARGV[4]\n"
+	"  local lo = redis.call('ZCOUNT', key, '-inf', '(' .. s)\n"
+	"  local hi = lo + redis.call('ZCOUNT', key, s, s)\n"
+	"  while lo < hi do\n"
+	"    local mid = math.floor((lo + hi) / 2)\n"
+	"    if le(redis.call('ZRANGE', key, mid, mid)[1], m) then lo = mid + 1 else hi = mid end\n"
+	"  end\n"
+	"  start = lo\n"
+	"end\n"
+	"return {redis.call('ZCARD', key), mine,"
+	" redis.call('ZRANGE', key, start, start + limit + 1, 'WITHSCORES')}\n";
+
+/* One row per listed candidate, in page order; cooldown and introduction in the same pass.
+ * Shaped so that every lookup is an index probe per candidate: a plain join (or ANY) let
+ * the planner scan the whole users table, which OFFSET 0 in the lateral subquery and the
+ * scalar subqueries rule out. */
+static const char queue_sql[] =
+	"SELECT u.user_id, u.name, u.gender, u.selfie_url, u.video_url,"
+	" (SELECT floor(extract(epoch FROM c.expires_at) * 1000)::bigint FROM cooldowns c"
+	"   WHERE c.user_id_1 = least($1::uuid, u.user_id)"
+	"   AND c.user_id_2 = greatest($1::uuid, u.user_id) AND c.expires_at > now()),"
+	" coalesce(u.introduced_to = $1::uuid, false),"
+	" CASE WHEN u.introduced_to = $1::uuid THEN"
+	"   (SELECT ib.name FROM users ib WHERE ib.user_id = u.introduced_by) END"
+	" FROM unnest($2::uuid[]) WITH ORDINALITY AS p(id, ord)"
+	" CROSS JOIN LATERAL (SELECT * FROM users x WHERE x.user_id = p.id OFFSET 0) u"
+	" WHERE NOT EXISTS (SELECT 1 FROM reports r"
+	"   WHERE r.reporter_user_id = $1::uuid AND r.reported_user_id = u.user_id)"
+	" ORDER BY p.ord";
+
+struct qpage {
+	struct qpos *slot;	/* candidates of this page, in order */
+	size_t n;
+	int more;		/* candidates follow the last slot */
+	long long total;	/* available users other than the requester */
+};
+
+static enum ns_err
+queue_fetch(struct api_req *req, long limit, const struct qpos *after, struct qpage *pg)
+{
+	char lim[24];
+	const char *argv[8] = { "EVAL", queue_script, "1", NS_KEY_AVAILABLE,
+	    req->auth.user_id, lim, NULL, NULL };
+	const redisReply *arr;
+	enum ns_err err;
+	redisReply *r;
+	size_t i, kept = 0;
+
+	snprintf(lim, sizeof lim, "%ld", limit);
+	if (after != NULL) {
+		argv[6] = after->score;
+		argv[7] = after->user_id;
+	}
+	if ((r = ns_kv_argv(req->app->kv, &err, after ? 8 : 6, argv, NULL)) == NULL)
+		return err;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+	    r->element[0]->type != REDIS_REPLY_INTEGER ||
+	    r->element[1]->type != REDIS_REPLY_INTEGER ||
+	    r->element[2]->type != REDIS_REPLY_ARRAY || r->element[2]->elements % 2 != 0) {
+		freeReplyObject(r);
+		return NS_E_INTERNAL;
+	}
+	pg->total = r->element[0]->integer - r->element[1]->integer;
+	arr = r->element[2];
+	pg->slot = calloc((size_t)limit + 2, sizeof(*pg->slot));
+	if (pg->slot == NULL) {
+		freeReplyObject(r);
+		return NS_E_NOMEM;
+	}
+	for (i = 0; i + 1 < arr->elements; i += 2) {
+		const redisReply *m = arr->element[i], *s = arr->element[i + 1];
+		struct qpos *p = &pg->slot[kept];
+
+		if (m->type != REDIS_REPLY_STRING || s->type != REDIS_REPLY_STRING)
+			continue;
+		if (strcmp(m->str, req->auth.user_id) == 0)
+			continue;
+		/* only the gateways write this zset, always with user ids and ms scores */
+		if (m->len != NS_UUID_LEN || !ns_rand_uuid_parse(m->str, p->user_id) ||
+		    strcmp(p->user_id, m->str) != 0 || s->len > ROOM_SCORE_MAX ||
+		    !score_valid(s->str)) {
+			ns_log_warn("room: skipping malformed ns:available entry");
+			continue;
+		}
+		memcpy(p->score, s->str, s->len + 1);
+		if (kept == (size_t)limit) {
+			pg->more = 1;
+			break;
+		}
+		kept++;
+	}
+	pg->n = kept;
+	freeReplyObject(r);
+	return NS_OK;
+}
+
+static json_object *
+queue_card(const PGresult *res, int i)
+{
+	json_object *c = ns_json_obj();
+	int cooldown = !PQgetisnull(res, i, 5);
+	int intro = PQgetvalue(res, i, 6)[0] == 't';
+
+	ns_json_set_str(c, "userId", PQgetvalue(res, i, 0));
+	ns_json_set_str(c, "name", PQgetvalue(res, i, 1));
+	ns_json_set_str(c, "gender", PQgetvalue(res, i, 2));
+	set_text_or_null(c, "selfieUrl", res, i, 3);
+	set_text_or_null(c, "videoUrl", res, i, 4);
+	ns_json_set_bool(c, "hasCooldown", cooldown);
+	if (cooldown)
+		ns_json_set_int(c, "cooldownExpiry", col_i64(res, i, 5));
+	else
+		ns_json_set_null(c, "cooldownExpiry");
+	ns_json_set_bool(c, "wasIntroducedToMe", intro);
+	set_text_or_null(c, "introducedBy", res, i, 7);	/* NULL unless intro (the join) */
+	return c;
+}
+
+/* "{id,id,...}" for a uuid[] parameter; the ids were checked to be UUIDs. */
+static char *
+uuid_array(const char *const *ids, size_t n)
+{
+	char *s = malloc(n * (NS_UUID_LEN + 1) + 3), *p;
+	size_t i;
+
+	if (s == NULL)
+		return NULL;
+	p = s;
+	*p++ = '{';
+	for (i = 0; i < n; i++) {
+		if (i)
+			*p++ = ',';
+		memcpy(p, ids[i], NS_UUID_LEN);
+		p += NS_UUID_LEN;
+	}
+	*p++ = '}';
+	*p = '\0';
+	return s;
+}
+
+/* Record the page the user now sees, for the gateways' scoped queue updates. */
+static void
+queue_record_view(struct api_req *req, json_object *users)
+{
+	json_object *ids = json_object_new_array();
+	char key[NS_KEY_MAX];
+	enum ns_err err;
+	redisReply *r;
+	size_t i, len, n = json_object_array_length(users);
+
+	if (!ns_keys_queue_view(key, req->auth.user_id)) {
+		json_object_put(ids);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		json_object_array_add(ids, json_object_get(json_object_object_get(
+		    json_object_array_get_idx(users, i), "userId")));
+	r = ns_kv_cmd(req->app->kv, &err, "SET %s %s EX %d", key, ns_json_text(ids, &len),
+	    ROOM_QVIEW_TTL_S);
+	if (r != NULL)
+		freeReplyObject(r);
+	else
+		ns_log_warn("room: queue view not recorded: %s", ns_err_str(err));
+	json_object_put(ids);
+}
+
+/* If-None-Match (a list of entity tags, or *) against our strong tag, compared weakly as
+ * RFC 9110 asks for this header. */
+static int
+etag_matches(const char *header, const char *etag)
+{
+	const char *p = header;
+	size_t n = strlen(etag);
+
+	while (*p) {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (*p == '*')
+			return 1;
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (*p == '"') {
+			const char *q = strchr(p + 1, '"');
+
+			if (q == NULL)
+				return 0;
+			if ((size_t)(q + 1 - p) == n && memcmp(p, etag, n) == 0)
+				return 1;
+			p = q + 1;
+		}
+		while (*p && *p != ',')
+			p++;
+	}
+	return 0;
+}
+
+static void
+body_etag(const char *text, size_t len, char out[ROOM_ETAG_HEX + 3])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[SHA256_DIGEST_LENGTH];
+	size_t i;
+
+	SHA256((const unsigned char *)text, len, md);
+	out[0] = '"';
+	for (i = 0; i < ROOM_ETAG_HEX / 2; i++) {
+		out[1 + 2 * i] = hex[md[i] >> 4];
+		out[2 + 2 * i] = hex[md[i] & 15];
+	}
+	out[ROOM_ETAG_HEX + 1] = '"';
+	out[ROOM_ETAG_HEX + 2] = '\0';
+}
+
+enum ns_err
+api_room_queue(struct api_req *req)
+{
+	char v[ROOM_QVALUE_MAX], next[ROOM_CURSOR_MAX + 1], etag[ROOM_ETAG_HEX + 3];
+	struct qpage pg = { 0 };
+	struct qpos after;
+	const char **ids = NULL;
+	json_object *body = NULL, *users;
+	PGresult *res = NULL;
+	enum ns_err err = NS_OK;
+	const char *text;
+	long limit = req->cfg->queue_page_default;
+	int q, has_after = 0, i;
+	size_t k, len;
+
+	q = query_get(req->query, "limit", v, sizeof v);
+	if (q < 0 || (q > 0 && (!parse_int(v, &limit) || limit < 1 ||
+	    limit > req->cfg->queue_page_max))) {
+		api_respond_error(req, NS_E_BAD_REQUEST, MSG_INVALID_LIMIT);
+		return NS_E_BAD_REQUEST;
+	}
+	q = query_get(req->query, "cursor", v, sizeof v);
+	if (q < 0 || (q > 0 && !cursor_decode(v, &after))) {
+		api_respond_error(req, NS_E_BAD_REQUEST, MSG_INVALID_CURSOR);
+		return NS_E_BAD_REQUEST;
+	}
+	has_after = q > 0;
+
+	if ((err = queue_fetch(req, limit, has_after ? &after : NULL, &pg)) != NS_OK)
+		goto out;
+	users = json_object_new_array_ext((int)pg.n);
+	if (pg.n > 0) {
+		const char *params[2] = { req->auth.user_id, NULL };
+		char *arr;
+
+		if ((ids = malloc(pg.n * sizeof(*ids))) == NULL) {
+			json_object_put(users);
+			err = NS_E_NOMEM;
+			goto out;
+		}
+		for (k = 0; k < pg.n; k++)
+			ids[k] = pg.slot[k].user_id;
+		if ((arr = uuid_array(ids, pg.n)) == NULL) {
+			json_object_put(users);
+			err = NS_E_NOMEM;
+			goto out;
+		}
+		params[1] = arr;
+		res = ns_db_read(req->app->db, queue_sql, 2, params, &err);
+		free(arr);
+		if (res == NULL) {
+			json_object_put(users);
+			goto out;
+		}
+		for (i = 0; i < PQntuples(res); i++)
+			json_object_array_add(users, queue_card(res, i));
+	}
+	body = ns_json_obj();
+	ns_json_set(body, "users", users);
+	ns_json_set_int(body, "totalAvailable", pg.total);
+	if (pg.more && pg.n > 0 && cursor_encode(&pg.slot[pg.n - 1], next))
+		ns_json_set_str(body, "nextCursor", next);
+	else
+		ns_json_set_null(body, "nextCursor");
+	queue_record_view(req, users);
+
+	text = ns_json_text(body, &len);
+	body_etag(text, len, etag);
+	api_resp_header(req, "ETag", etag);
+	api_resp_header(req, "Cache-Control", "private, no-cache");
+	if (req->if_none_match[0] && etag_matches(req->if_none_match, etag))
+		api_respond_empty(req, 304);
+	else
+		api_respond_raw(req, 200, ROOM_JSON_CTYPE, text, len);
+out:
+	if (res != NULL)
+		PQclear(res);
+	if (body != NULL)
+		json_object_put(body);
+	free(ids);
+	free(pg.slot);
+	return err;
+}
+
+/* ---- GET /room/reel --------------------------------------------------------------------- */
+
+/* KEYS[1] ns:available, KEYS[2] the cursor's seen-set; ARGV: requester, seen-set lifetime,
+ * scan ceiling, picks wanted k, count h of hidden userIds, the h ids, then random integers
+ * below 2^48 from the worker's CSPRNG. Candidates = available users not yet returned for
+ * this cursor, not hidden, not the requester; the first k places of a partial Fisher–Yates
+ * over them (rejection sampling, so every pick is uniform) come back with the candidate
+ * count: {n, {id, ...}}. Shuffling here keeps a 10,000-user scan inside Redis. The
+ * seen-set's expiry restarts (it counts from the last use). */
+static const char reel_pick_script[] =
+	"local seen = {}\n"
+	"for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do seen[id] = true end\n"
+	"redis.call('EXPIRE', KEYS[2], ARGV[2])\n"
+	"local h = tonumber(ARGV[5])\n"
+	"for i = 6, 5 + h do seen[ARGV[i]] = true end\n"
+	"seen[ARGV[1]] = true\n"
+	"local c = {}\n"
+	"for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)) do\n"
+	"  if not seen[id] then c[#c + 1] = id end\n"
+	"end\n"
+	"local n, r = #c, 6 + h\n"
+	"local k = math.min(tonumber(ARGV[4]), n)\n"
+	"for i = 1, k do\n"
+	"  local m = n - i + 1\n"
+	"  local lim = math.floor(2^48 / m) * m\n"
+	"  local v\n"
+	"  repeat\n"
+	"    v = tonumber(ARGV[r]); r = r + 1\n"
+	"    if v == nil then return redis.error_reply('ERR reel: random numbers exhausted') end\n"
+	"  until v < lim\n"
+	"  local j = i + (v % m)\n"
+	"  c[i], c[j] = c[j], c[i]\n"
+	"end\n"
+	"return {n, {unpack(c, 1, k)}}\n";
+
+/* KEYS[1] the seen-set; ARGV: lifetime, then the userIds returned. */
+static const char reel_mark_script[] =
+	"redis.call('SADD', KEYS[1], unpack(ARGV, 2))\n"
+	"return redis.call('EXPIRE', KEYS[1], ARGV[1])\n";
+
+/* Users the requester may not see in the reel: active cooldowns and reported users. */
+static const char reel_hidden_sql[] =
+	"SELECT CASE WHEN user_id_1 = $1::uuid THEN user_id_2 ELSE user_id_1 END FROM cooldowns"
+	" WHERE (user_id_1 = $1::uuid OR user_id_2 = $1::uuid) AND expires_at > now()"
+	" UNION SELECT reported_user_id FROM reports WHERE reporter_user_id = $1::uuid"
+	" LIMIT $2::int";
+
+static const char reel_cards_sql[] =
+	"SELECT u.user_id, u.name, u.gender, u.selfie_url, u.video_url"
+	" FROM unnest($1::uuid[]) WITH ORDINALITY AS p(id, ord)"
+	" CROSS JOIN LATERAL (SELECT * FROM users x WHERE x.user_id = p.id OFFSET 0) u"
+	" ORDER BY p.ord LIMIT $2::int";
+
+static int
+reel_cursor_valid(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n < 1 || n > ROOM_REEL_CURSOR_MAX)
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (!(c < 0x80 && isalnum(c)) && c != '_' && c != '-')
+			return 0;
+	}
+	return 1;
+}
+
+static long
+reel_limit(const char *query)
+{
+	char v[ROOM_QVALUE_MAX];
+	long n;
+
+	if (query_get(query, "limit", v, sizeof v) <= 0 || !parse_int(v, &n) || n < 1)
+		return ROOM_REEL_DEFAULT;
+	return n > ROOM_REEL_MAX ? ROOM_REEL_MAX : n;
+}
+
+/* Pick up to k candidates in Redis (see reel_pick_script). *picks is the reply (freed by
+ * the caller); its second element holds the ids. */
+static enum ns_err
+reel_pick(struct api_req *req, const char *key, const PGresult *hidden, size_t k,
+    long long *n, redisReply **picks)
+{
+	size_t h = (size_t)PQntuples(hidden), nrand = k + ROOM_REEL_RAND_SPARE, argc, i;
+	char ttl[16], scan[16], kk[16], hh[16], (*rnd)[ROOM_REEL_RAND_LEN] = NULL;
+	const char **argv;
+	enum ns_err err = NS_OK;
+	redisReply *r;
+
+	argv = malloc((10 + h + nrand) * sizeof(*argv));
+	rnd = malloc(nrand * sizeof(*rnd));
+	if (argv == NULL || rnd == NULL) {
+		err = NS_E_NOMEM;
+		goto out;
+	}
+	snprintf(ttl, sizeof ttl, "%d", ROOM_REEL_TTL_S);
+	snprintf(scan, sizeof scan, "%d", ROOM_REEL_SCAN_MAX);
+	snprintf(kk, sizeof kk, "%zu", k);
+	snprintf(hh, sizeof hh, "%zu", h);
+	argc = 0;
+	argv[argc++] = "EVAL";
+	argv[argc++] = reel_pick_script;
+	argv[argc++] = "2";
+	argv[argc++] = NS_KEY_AVAILABLE;
+	argv[argc++] = key;
+	argv[argc++] = req->auth.user_id;
+	argv[argc++] = ttl;
+	argv[argc++] = scan;
+	argv[argc++] = kk;
+	argv[argc++] = hh;
+	for (i = 0; i < h; i++)
+		argv[argc++] = PQgetvalue(hidden, (int)i, 0);
+	for (i = 0; i < nrand; i++) {
+		unsigned char b[6];
+		uint64_t v = 0;
+		size_t j;
+
+		if (ns_rand_bytes(b, sizeof b) != NS_OK) {
+			err = NS_E_INTERNAL;
+			goto out;
+		}
+		for (j = 0; j < sizeof b; j++)
+			v = v << 8 | b[j];
+		snprintf(rnd[i], sizeof rnd[i], "%llu", (unsigned long long)v);
+		argv[argc++] = rnd[i];
+	}
+	if ((r = ns_kv_argv(req->app->kv, &err, (int)argc, argv, NULL)) == NULL)
+		goto out;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+	    r->element[0]->type != REDIS_REPLY_INTEGER ||
+	    r->element[1]->type != REDIS_REPLY_ARRAY) {
+		freeReplyObject(r);
+		err = NS_E_INTERNAL;
+		goto out;
+	}
+	*n = r->element[0]->integer;
+	*picks = r;
+out:
+	free(argv);
+	free(rnd);
+	return err;
+}
+
+static enum ns_err
+reel_mark_seen(struct api_req *req, const char *key, json_object *items)
+{
+	size_t n = json_object_array_length(items), i;
+	const char **argv;
+	char ttl[16];
+	enum ns_err err = NS_OK;
+	redisReply *r;
+
+	if (n == 0)
+		return NS_OK;
+	if ((argv = malloc((n + 5) * sizeof(*argv))) == NULL)
+		return NS_E_NOMEM;
+	snprintf(ttl, sizeof ttl, "%d", ROOM_REEL_TTL_S);
+	argv[0] = "EVAL";
+	argv[1] = reel_mark_script;
+	argv[2] = "1";
+	argv[3] = key;
+	argv[4] = ttl;
+	for (i = 0; i < n; i++)
+		argv[5 + i] = json_object_get_string(json_object_object_get(
+		    json_object_array_get_idx(items, i), "userId"));
+	r = ns_kv_argv(req->app->kv, &err, (int)(n + 5), argv, NULL);
+	if (r != NULL)
+		freeReplyObject(r);
+	free(argv);
+	return err;
+}
+
+enum ns_err
+api_room_reel(struct api_req *req)
+{
+	char cursor[ROOM_QVALUE_MAX], key[NS_KEY_MAX], lim[16], hmax[16];
+	const char *params[2] = { req->auth.user_id, hmax };
+	const char **ids = NULL;
+	json_object *body = NULL, *items;
+	redisReply *picks = NULL;
+	PGresult *hidden = NULL, *res = NULL;
+	enum ns_err err = NS_OK;
+	long limit = reel_limit(req->query);
+	long long n = 0;
+	size_t k = 0, i;
+	int q, row;
+	char *arr = NULL;
+
+	q = query_get(req->query, "cursor", cursor, sizeof cursor);
+	if (q < 0 || (q > 0 && !reel_cursor_valid(cursor))) {
+		api_respond_error(req, NS_E_BAD_REQUEST, MSG_INVALID_CURSOR);
+		return NS_E_BAD_REQUEST;
+	}
+	if (q == 0 && ns_rand_uuid(cursor) != NS_OK)
+		return NS_E_INTERNAL;
+	if (!ns_keys_reel(key, req->auth.user_id, cursor))
+		return NS_E_INTERNAL;
+
+	snprintf(hmax, sizeof hmax, "%d", ROOM_REEL_HIDDEN_MAX);
+	if ((hidden = ns_db_read(req->app->db, reel_hidden_sql, 2, params, &err)) == NULL)
+		return err;
+	if ((err = reel_pick(req, key, hidden, (size_t)limit + ROOM_REEL_SLACK, &n, &picks)) !=
+	    NS_OK)
+		goto out;
+
+	items = json_object_new_array();
+	if (picks->element[1]->elements > 0 &&
+	    (ids = malloc(picks->element[1]->elements * sizeof(*ids))) == NULL) {
+		json_object_put(items);
+		err = NS_E_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < picks->element[1]->elements; i++) {
+		const redisReply *e = picks->element[1]->element[i];
+
+		/* only user ids may reach the uuid[] literal */
+		if (e->type == REDIS_REPLY_STRING && e->len == NS_UUID_LEN &&
+		    ns_rand_uuid_parse(e->str, NULL))
+			ids[k++] = e->str;
+	}
+	if (k > 0) {
+		snprintf(lim, sizeof lim, "%ld", limit);
+		if ((arr = uuid_array(ids, k)) == NULL) {
+			json_object_put(items);
+			err = NS_E_NOMEM;
+			goto out;
+		}
+		{
+			const char *cp[2] = { arr, lim };
+
+			res = ns_db_read(req->app->db, reel_cards_sql, 2, cp, &err);
+		}
+		if (res == NULL) {
+			json_object_put(items);
+			goto out;
+		}
+		for (row = 0; row < PQntuples(res); row++) {
+			json_object *c = ns_json_obj();
+
+			ns_json_set_str(c, "userId", PQgetvalue(res, row, 0));
+			ns_json_set_str(c, "name", PQgetvalue(res, row, 1));
+			ns_json_set_str(c, "gender", PQgetvalue(res, row, 2));
+			set_text_or_null(c, "selfieUrl", res, row, 3);
+			set_text_or_null(c, "videoUrl", res, row, 4);
+			json_object_array_add(items, c);
+		}
+	}
+	body = ns_json_obj();
+	ns_json_set(body, "items", items);
+	ns_json_set_str(body, "cursor", cursor);
+	ns_json_set_bool(body, "hasMore", n > limit);
+	if ((err = reel_mark_seen(req, key, items)) != NS_OK)
+		goto out;
+	req->no_store = 1;
+	api_respond_json(req, 200, body);
+	body = NULL;
+out:
+	if (body != NULL)
+		json_object_put(body);
+	if (res != NULL)
+		PQclear(res);
+	if (hidden != NULL)
+		PQclear(hidden);
+	if (picks != NULL)
+		freeReplyObject(picks);
+	free(arr);
+	free(ids);
+	return err;
+}

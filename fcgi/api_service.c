@@ -1,8 +1,10 @@
 /* api_service: GET / and GET /health (contract §2.1), both from live pings of PostgreSQL and
- * Redis, so they recover by themselves when a dependency comes back. */
+ * Redis, so they recover by themselves when a dependency comes back; GET /stats/live and
+ * GET /metrics. */
 #include "config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "routes.h"
@@ -11,12 +13,16 @@
 #include "clock.h"
 #include "db.h"
 #include "json.h"
+#include "keys.h"
 #include "kv.h"
 #include "log.h"
+#include "metrics.h"
 #include "respond.h"
 
 #define API_NAME "Napalm Sky API"
 #define API_VERSION "1.0.0"	/* the contract's API version, not the package's */
+#define METRICS_CTYPE "text/plain; version=0.0.4; charset=utf-8"
+#define METRICS_EXTRA_MAX 1024	/* the presence gauges appended to /metrics */
 #define DEP_ERR_MAX 200		/* characters of a dependency error shown by /health */
 
 struct dep {
@@ -122,5 +128,71 @@ api_service_root(struct api_req *req)
 	return NS_OK;
 }
 
-enum ns_err api_service_stats_live(struct api_req *req) { (void)req; return NS_E_INTERNAL; }
-enum ns_err api_service_metrics(struct api_req *req) { (void)req; return NS_E_INTERNAL; }
+/* A Redis integer reply (SCARD, ZCARD) of key, or -1 with *e set. */
+static long long
+kv_count(struct app *app, const char *cmd, const char *key, enum ns_err *e)
+{
+	redisReply *r = ns_kv_cmd(app->kv, e, "%s %s", cmd, key);
+	long long n = -1;
+
+	if (!r)
+		return -1;
+	if (r->type == REDIS_REPLY_INTEGER)
+		n = r->integer;
+	else
+		*e = NS_E_INTERNAL;
+	freeReplyObject(r);
+	return n;
+}
+
+enum ns_err
+api_service_stats_live(struct api_req *req)
+{
+	json_object *body;
+	enum ns_err e;
+	long long online;
+
+	if (!req->app)
+		return NS_E_INTERNAL;
+	if ((online = kv_count(req->app, "SCARD", NS_KEY_ONLINE, &e)) < 0)
+		return e == NS_E_INTERNAL ? e : NS_E_REDIS;
+	body = ns_json_obj();
+	ns_json_set_int(body, "onlineUsers", online);
+	ns_json_set_int(body, "timestamp", ns_clock_now_ms());
+	api_respond_json(req, 200, body);
+	return NS_OK;
+}
+
+/* Prometheus text: the workers' counters (metrics.c) plus presence gauges from Redis. Only
+ * for addresses in metrics_allow; everyone else sees the same 404 as an unknown path. */
+enum ns_err
+api_service_metrics(struct api_req *req)
+{
+	char extra[METRICS_EXTRA_MAX];
+	long long online, available;
+	enum ns_err e;
+	size_t len = 0;
+	char *text;
+	int n = 0;
+
+	if (!api_metrics_allowed(req->cfg->metrics_allow, req->remote_addr))
+		return NS_E_NOT_FOUND;
+	extra[0] = '\0';
+	if (req->app && (online = kv_count(req->app, "SCARD", NS_KEY_ONLINE, &e)) >= 0 &&
+	    (available = kv_count(req->app, "ZCARD", NS_KEY_AVAILABLE, &e)) >= 0)
+		n = snprintf(extra, sizeof(extra),
+		    "# HELP napalmsky_online_users Users whose presence is online.\n"
+		    "# TYPE napalmsky_online_users gauge\n"
+		    "napalmsky_online_users %lld\n"
+		    "# HELP napalmsky_available_users Users available for calls.\n"
+		    "# TYPE napalmsky_available_users gauge\n"
+		    "napalmsky_available_users %lld\n", online, available);
+	if (n < 0 || (size_t)n >= sizeof(extra))
+		extra[0] = '\0';
+	if (!(text = api_metrics_render(extra, &len)))
+		return NS_E_NOMEM;
+	req->no_store = 1;
+	api_respond_raw(req, 200, METRICS_CTYPE, text, len);
+	free(text);
+	return NS_OK;
+}

@@ -1,1 +1,841 @@
-/* cache: Redis-backed query cache (see cache.h). */
+/* cache: Redis-backed query cache (see cache.h).
+ *
+ * Entries (ns:c:<kind>:<id>, names from ns_keys_cache):
+ *   s:<token>   "s1" US user_id US is_active US expires_ms
+ *   u:<userId>  "u1" US field US field ... (the struct api_user fields, in order)
+ *   ipbans      hash: "." = loaded marker, "<ip>" = "r<reason>" or "n" (NULL reason)
+ *   ipbans:gen  counter, INCRed by every IP-ban invalidation
+ * US is the ASCII unit separator; a value holding one is simply not cached.
+ *
+ * The stale-fill race (reader misses, reads the old row, a writer updates PostgreSQL and
+ * invalidates, the reader then stores the old row) is closed without extra keys:
+ * invalidation does not delete a session/user entry but overwrites it with a unique
+ * tombstone "~<random>" (TTL TOMBSTONE_TTL_S), and a reader fills only when the entry still
+ * holds exactly what it saw at its miss (nothing, or that same tombstone), checked and set in
+ * one Lua script. Any invalidation in between changes the entry, so the fill is dropped. A
+ * reader slower than the tombstone's lifetime could still fill stale data; the statement
+ * timeout keeps readers far below it. The IP-ban set uses a generation counter the same way.
+ *
+ * Reads go to the primary (ns_db_exec), not the replica: a session created or invalidated a
+ * moment ago must be seen as such by the next request through any worker.
+ *
+ * The hot path (every guarded request) asks Redis once: api_cache_prefetch() runs one script
+ * that answers the IP ban, counts the rate limit and returns the session and its user. The
+ * results are kept for the rest of the request, so the handler's own api_cache_user() of the
+ * same user costs nothing. With Redis down every read goes to PostgreSQL. */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache.h"
+#include "app.h"
+#include "nsconfig.h"
+#include "clock.h"
+#include "db.h"
+#include "keys.h"
+#include "kv.h"
+#include "log.h"
+#include "metrics.h"
+#include "rand.h"
+#include "ratelimit.h"
+#include "script.h"
+
+#define SEP '\x1f'
+#define SEP_S "\x1f"
+#define TOMBSTONE_TTL_S 3600		/* ≫ any reader's miss-to-fill time */
+#define ENTRY_MAX 16384			/* one serialised user (4 KB JSON fields × 2 + text) */
+#define IPBANS_CACHE_MAX 20000		/* bigger sets are read from PostgreSQL per request */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define USER_FIELDS 19
+
+/* ---- per-request memo ---------------------------------------------------------------- */
+
+static struct {
+	int session_state;		/* 0 unknown, 1 found, -1 not found */
+	struct api_session session;
+	int user_state;
+	struct api_user user;
+	/* what Redis held at the miss, for the conditional fill: "" = absent */
+	char session_seen[64], user_seen[64];
+	int session_seen_ok, user_seen_ok;	/* 1: *_seen is valid (Redis answered) */
+} memo;
+
+void
+api_cache_begin(void)
+{
+	memo.session_state = 0;
+	memo.user_state = 0;
+	memo.session_seen_ok = 0;
+	memo.user_seen_ok = 0;
+}
+
+/* ---- serialisation -------------------------------------------------------------------- */
+
+static int
+has_sep(const char *s)
+{
+	return strchr(s, SEP) != NULL;
+}
+
+static int
+copy_field(char *dst, size_t cap, const char *src, size_t n)
+{
+	if (n >= cap)
+		return -1;
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+	return 0;
+}
+
+static int
+parse_i64(const char *s, size_t n, int64_t *out)
+{
+	char num[32];
+	char *end;
+
+	if (n == 0 || n >= sizeof(num))
+		return -1;
+	memcpy(num, s, n);
+	num[n] = '\0';
+	*out = strtoll(num, &end, 10);
+	return *end ? -1 : 0;
+}
+
+/* Split v into at most max fields at SEP; returns the count. */
+static int
+split(const char *v, size_t len, const char **f, size_t *fl, int max)
+{
+	const char *p = v, *end = v + len;
+	int n = 0;
+
+	while (n < max) {
+		const char *s = memchr(p, SEP, (size_t)(end - p));
+
+		f[n] = p;
+		fl[n] = s ? (size_t)(s - p) : (size_t)(end - p);
+		n++;
+		if (!s)
+			return n;
+		p = s + 1;
+	}
+	return n + 1;	/* more fields than expected */
+}
+
+static int
+session_encode(const struct api_session *s, char *buf, size_t cap)
+{
+	int n = snprintf(buf, cap, "s1" SEP_S "%s" SEP_S "%d" SEP_S "%" PRId64, s->user_id,
+	    s->is_active, s->expires_at_ms);
+
+	return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+static int
+session_decode(const char *v, size_t len, const char *token, struct api_session *s)
+{
+	const char *f[5];
+	size_t fl[5];
+	int64_t act;
+
+	if (split(v, len, f, fl, 4) != 4 || fl[0] != 2 || memcmp(f[0], "s1", 2) != 0 ||
+	    copy_field(s->user_id, sizeof(s->user_id), f[1], fl[1]) < 0 ||
+	    parse_i64(f[2], fl[2], &act) < 0 || parse_i64(f[3], fl[3], &s->expires_at_ms) < 0)
+		return -1;
+	s->is_active = act != 0;
+	snprintf(s->token, sizeof(s->token), "%s", token);
+	return 0;
+}
+
+/* The users row's fields in one order for the SELECT, the encoder and the decoder. */
+#define U_STR(f) { #f, offsetof(struct api_user, f), sizeof(((struct api_user *)0)->f), 0 }
+#define U_INT(f) { #f, offsetof(struct api_user, f), 0, 1 }
+static const struct ufield {
+	const char *name;
+	size_t off, cap;
+	int is_int;
+} ufields[USER_FIELDS] = {
+	U_STR(user_id), U_STR(name), U_STR(gender), U_STR(account_type), U_STR(email),
+	U_STR(selfie_url), U_STR(video_url), U_STR(socials), U_STR(role), U_STR(paid_status),
+	U_STR(ban_status), U_STR(review_status), U_STR(introduced_to), U_STR(introduced_by),
+	U_INT(timer_total_seconds), U_INT(session_count), U_INT(streak_days),
+	U_STR(last_sessions), U_INT(created_at_ms),
+};
+
+static const char USER_SELECT[] =
+	"SELECT user_id::text, name, gender, account_type, coalesce(email, ''),"
+	" coalesce(selfie_url, ''), coalesce(video_url, ''), socials::text, role, paid_status,"
+	" ban_status, coalesce(review_status, ''), coalesce(introduced_to::text, ''),"
+	" coalesce(introduced_by::text, ''), timer_total_seconds, session_count, streak_days,"
+	" last_sessions::text, (extract(epoch FROM created_at) * 1000)::bigint"
+	" FROM users WHERE user_id = $1";
+
+static int
+user_encode(const struct api_user *u, char *buf, size_t cap)
+{
+	size_t o = 2;
+	int i;
+
+	if (cap < 3)
+		return -1;
+	memcpy(buf, "u1", 2);
+	for (i = 0; i < USER_FIELDS; i++) {
+		const char *p = (const char *)u + ufields[i].off;
+		char num[32];
+		size_t n;
+
+		if (ufields[i].is_int) {
+			snprintf(num, sizeof(num), "%" PRId64, *(const int64_t *)(const void *)p);
+			p = num;
+		} else if (has_sep(p)) {
+			return -1;
+		}
+		n = strlen(p);
+		if (o + 1 + n + 1 > cap)
+			return -1;
+		buf[o++] = SEP;
+		memcpy(buf + o, p, n);
+		o += n;
+	}
+	buf[o] = '\0';
+	return (int)o;
+}
+
+static int
+user_decode(const char *v, size_t len, struct api_user *u)
+{
+	const char *f[USER_FIELDS + 2];
+	size_t fl[USER_FIELDS + 2];
+	int i;
+
+	if (split(v, len, f, fl, USER_FIELDS + 1) != USER_FIELDS + 1 || fl[0] != 2 ||
+	    memcmp(f[0], "u1", 2) != 0)
+		return -1;
+	for (i = 0; i < USER_FIELDS; i++) {
+		char *p = (char *)u + ufields[i].off;
+
+		if (ufields[i].is_int) {
+			if (parse_i64(f[i + 1], fl[i + 1], (int64_t *)(void *)p) < 0)
+				return -1;
+		} else if (copy_field(p, ufields[i].cap, f[i + 1], fl[i + 1]) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* ---- PostgreSQL ------------------------------------------------------------------------ */
+
+static enum ns_err
+db_session(struct app *app, const char *token, struct api_session *out)
+{
+	static const char sql[] =
+	    "SELECT user_id::text, is_active, (extract(epoch FROM expires_at) * 1000)::bigint"
+	    " FROM sessions WHERE session_token = $1";
+	const char *params[1] = { token };
+	enum ns_err e;
+	PGresult *r = ns_db_exec(app->db, sql, 1, params, &e);
+
+	if (!r) {
+		api_metrics_db_error();
+		return e;
+	}
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		return NS_E_NOT_FOUND;
+	}
+	memset(out, 0, sizeof(*out));
+	snprintf(out->token, sizeof(out->token), "%s", token);
+	snprintf(out->user_id, sizeof(out->user_id), "%s", PQgetvalue(r, 0, 0));
+	out->is_active = PQgetvalue(r, 0, 1)[0] == 't';
+	out->expires_at_ms = strtoll(PQgetvalue(r, 0, 2), NULL, 10);
+	PQclear(r);
+	return NS_OK;
+}
+
+static enum ns_err
+db_user(struct app *app, const char *user_id, struct api_user *out)
+{
+	const char *params[1] = { user_id };
+	enum ns_err e;
+	PGresult *r = ns_db_exec(app->db, USER_SELECT, 1, params, &e);
+	int i;
+
+	if (!r) {
+		api_metrics_db_error();
+		return e;
+	}
+	if (PQntuples(r) != 1 || PQnfields(r) != USER_FIELDS) {
+		PQclear(r);
+		return NS_E_NOT_FOUND;
+	}
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < USER_FIELDS; i++) {
+		char *p = (char *)out + ufields[i].off;
+		const char *v = PQgetvalue(r, 0, i);
+
+		if (ufields[i].is_int) {
+			*(int64_t *)(void *)p = strtoll(v, NULL, 10);
+		} else if (copy_field(p, ufields[i].cap, v, strlen(v)) < 0) {
+			/* the schema's limits keep every column within its field */
+			ns_log_warn("user %s: %s over %zu bytes, truncated", user_id,
+			    ufields[i].name, ufields[i].cap);
+			snprintf(p, ufields[i].cap, "%s", v);
+		}
+	}
+	PQclear(r);
+	return NS_OK;
+}
+
+/* ---- Redis ------------------------------------------------------------------------------- */
+
+/* Fill key with value only if it still holds seen ("" = absent); one atomic step. */
+static struct ns_script fill_script = { .src =
+	"local cur = redis.call('GET', KEYS[1])\n"
+	"if (cur == false and ARGV[1] == '') or cur == ARGV[1] then\n"
+	"  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])\n"
+	"  return 1\n"
+	"end\n"
+	"return 0\n" };
+
+static void
+kv_fill(struct app *app, const char *key, const char *seen, const char *value, size_t vlen)
+{
+	char ttl[16];
+	const char *args[4];
+	size_t lens[4];
+	enum ns_err e;
+	redisReply *r;
+
+	snprintf(ttl, sizeof(ttl), "%d", app->cfg->cache_ttl_s);
+	args[0] = key, lens[0] = strlen(key);
+	args[1] = seen, lens[1] = strlen(seen);
+	args[2] = value, lens[2] = vlen;
+	args[3] = ttl, lens[3] = strlen(ttl);
+	r = ns_script_eval(app->kv, &fill_script, &e, 1, 3, args, lens);
+	if (!r)
+		api_metrics_redis_error();
+	else
+		freeReplyObject(r);
+}
+
+/* GET key: 1 hit (value copied), 0 miss (seen = what was there), -1 Redis failed. */
+static int
+kv_get(struct app *app, const char *key, char *value, size_t cap, size_t *vlen, char *seen,
+    size_t seencap)
+{
+	enum ns_err e;
+	redisReply *r = ns_kv_cmd(app->kv, &e, "GET %s", key);
+	int rc = 0;
+
+	if (!r) {
+		api_metrics_redis_error();
+		return -1;
+	}
+	seen[0] = '\0';
+	if (r->type == REDIS_REPLY_STRING && r->len > 0 && r->str[0] != '~' &&
+	    r->len < cap) {
+		memcpy(value, r->str, r->len);
+		value[r->len] = '\0';
+		*vlen = r->len;
+		rc = 1;
+	} else if (r->type == REDIS_REPLY_STRING && r->len < seencap) {
+		memcpy(seen, r->str, r->len);
+		seen[r->len] = '\0';
+	}
+	freeReplyObject(r);
+	return rc;
+}
+
+static void
+kv_tombstone(struct app *app, const char *key)
+{
+	char stone[NS_UUID_LEN + 2];
+	enum ns_err e;
+	redisReply *r;
+
+	stone[0] = '~';
+	if (ns_rand_uuid(stone + 1) != NS_OK)
+		snprintf(stone + 1, sizeof(stone) - 1, "%" PRId64, ns_clock_mono_us());
+	r = ns_kv_cmd(app->kv, &e, "SET %s %s EX %d", key, stone, TOMBSTONE_TTL_S);
+	if (!r) {
+		/* The entry may now outlive the write by up to cache_ttl_s. */
+		api_metrics_redis_error();
+		ns_log_err("cache: invalidating %s failed: %s", key, ns_kv_last_error(app->kv));
+		return;
+	}
+	freeReplyObject(r);
+}
+
+/* ---- sessions and users -------------------------------------------------------------------- */
+
+enum ns_err
+api_cache_session(struct app *app, const char *token, struct api_session *out)
+{
+	char key[NS_KEY_MAX], val[ENTRY_MAX], enc[256];
+	size_t vlen = 0;
+	int got;
+	enum ns_err e;
+
+	if (memo.session_state != 0 && strcmp(memo.session.token, token) == 0) {
+		if (memo.session_state < 0)
+			return NS_E_NOT_FOUND;
+		*out = memo.session;
+		return NS_OK;
+	}
+	if (!ns_keys_cache(key, "s", token))
+		return NS_E_NOT_FOUND;
+	if (memo.session_seen_ok && strcmp(memo.session.token, token) == 0) {
+		got = 0;	/* the prefetch already saw the miss */
+	} else {
+		got = kv_get(app, key, val, sizeof(val), &vlen, memo.session_seen,
+		    sizeof(memo.session_seen));
+		memo.session_seen_ok = got == 0;
+		if (got == 1 && session_decode(val, vlen, token, out) == 0) {
+			api_metrics_cache(API_CACHE_SESSION, 1);
+			goto found;
+		}
+	}
+	api_metrics_cache(API_CACHE_SESSION, 0);
+	e = db_session(app, token, out);
+	if (e == NS_E_NOT_FOUND) {
+		memset(&memo.session, 0, sizeof(memo.session));
+		snprintf(memo.session.token, sizeof(memo.session.token), "%s", token);
+		memo.session_state = -1;
+		return e;
+	}
+	if (e != NS_OK)
+		return e;
+	if (memo.session_seen_ok && session_encode(out, enc, sizeof(enc)) > 0)
+		kv_fill(app, key, memo.session_seen, enc, strlen(enc));
+found:
+	memo.session = *out;
+	memo.session_state = 1;
+	memo.session_seen_ok = 0;
+	return NS_OK;
+}
+
+enum ns_err
+api_cache_user(struct app *app, const char *user_id, struct api_user *out)
+{
+	static char val[ENTRY_MAX];
+	char key[NS_KEY_MAX];
+	size_t vlen = 0;
+	int got, n;
+	enum ns_err e;
+
+	if (memo.user_state != 0 && strcmp(memo.user.user_id, user_id) == 0) {
+		if (memo.user_state < 0)
+			return NS_E_NOT_FOUND;
+		*out = memo.user;
+		return NS_OK;
+	}
+	if (!ns_keys_cache(key, "u", user_id))
+		return NS_E_NOT_FOUND;
+	if (memo.user_seen_ok && strcmp(memo.user.user_id, user_id) == 0) {
+		got = 0;
+	} else {
+		got = kv_get(app, key, val, sizeof(val), &vlen, memo.user_seen,
+		    sizeof(memo.user_seen));
+		memo.user_seen_ok = got == 0;
+		if (got == 1 && user_decode(val, vlen, out) == 0) {
+			api_metrics_cache(API_CACHE_USER, 1);
+			goto found;
+		}
+	}
+	api_metrics_cache(API_CACHE_USER, 0);
+	e = db_user(app, user_id, out);
+	if (e == NS_E_NOT_FOUND) {
+		memset(memo.user.user_id, 0, sizeof(memo.user.user_id));
+		snprintf(memo.user.user_id, sizeof(memo.user.user_id), "%s", user_id);
+		memo.user_state = -1;
+		return e;
+	}
+	if (e != NS_OK)
+		return e;
+	if (memo.user_seen_ok && (n = user_encode(out, val, sizeof(val))) > 0)
+		kv_fill(app, key, memo.user_seen, val, (size_t)n);
+found:
+	memo.user = *out;
+	memo.user_state = 1;
+	memo.user_seen_ok = 0;
+	return NS_OK;
+}
+
+void
+api_cache_session_invalidate(struct app *app, const char *token)
+{
+	char key[NS_KEY_MAX];
+
+	if (strcmp(memo.session.token, token) == 0)
+		memo.session_state = 0, memo.session_seen_ok = 0;
+	if (ns_keys_cache(key, "s", token))
+		kv_tombstone(app, key);
+}
+
+void
+api_cache_user_invalidate(struct app *app, const char *user_id)
+{
+	char key[NS_KEY_MAX];
+
+	if (strcmp(memo.user.user_id, user_id) == 0)
+		memo.user_state = 0, memo.user_seen_ok = 0;
+	if (ns_keys_cache(key, "u", user_id))
+		kv_tombstone(app, key);
+}
+
+/* ---- IP bans ------------------------------------------------------------------------------- */
+
+/* Canonical text of an address (IPv4-mapped IPv6 shown as IPv4), or a copy when unparsable. */
+void
+api_cache_ip_normalise(const char *ip, char *out, size_t cap)
+{
+	unsigned char a[16];
+	char t[INET6_ADDRSTRLEN];
+
+	if (inet_pton(AF_INET, ip, a) == 1 && inet_ntop(AF_INET, a, t, sizeof(t))) {
+		snprintf(out, cap, "%s", t);
+	} else if (inet_pton(AF_INET6, ip, a) == 1) {
+		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+		if (memcmp(a, mapped, 12) == 0 ? inet_ntop(AF_INET, a + 12, t, sizeof(t)) != NULL :
+		    inet_ntop(AF_INET6, a, t, sizeof(t)) != NULL)
+			snprintf(out, cap, "%s", t);
+		else
+			snprintf(out, cap, "%s", ip);
+	} else {
+		snprintf(out, cap, "%s", ip);
+	}
+}
+
+static int
+db_ip_banned(struct app *app, const char *ip, char *reason, size_t reasonlen)
+{
+	static const char sql[] =
+	    "SELECT coalesce(reason, ''), reason IS NULL FROM ip_bans"
+	    " WHERE ip_address = $1::inet";
+	const char *params[1] = { ip };
+	enum ns_err e;
+	unsigned char a[16];
+	PGresult *r;
+	int banned;
+
+	/* not an address (a unix-socket peer, a test harness): never banned */
+	if (inet_pton(AF_INET, ip, a) != 1 && inet_pton(AF_INET6, ip, a) != 1)
+		return 0;
+	r = ns_db_exec(app->db, sql, 1, params, &e);
+	if (!r) {
+		api_metrics_db_error();
+		return -1;
+	}
+	banned = PQntuples(r) > 0;
+	if (banned) {
+		if (PQgetvalue(r, 0, 1)[0] == 't')
+			snprintf(reason, reasonlen, "%c", API_CACHE_NULL_REASON);
+		else
+			snprintf(reason, reasonlen, "%s", PQgetvalue(r, 0, 0));
+	}
+	PQclear(r);
+	return banned;
+}
+
+/* Load the whole ban set into the hash when the generation is still gen. */
+static struct ns_script ipfill_script = { .src =
+	"local g = redis.call('GET', KEYS[2]) or ''\n"
+	"if g ~= ARGV[1] or redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
+	"for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end\n"
+	"redis.call('HSET', KEYS[1], '.', '1')\n"
+	"redis.call('EXPIRE', KEYS[1], ARGV[2])\n"
+	"return 1\n" };
+
+static void
+ipbans_fill(struct app *app, const char *gen)
+{
+	static const char sql[] =
+	    "SELECT host(ip_address), reason IS NULL, coalesce(reason, '') FROM ip_bans"
+	    " LIMIT " STR(IPBANS_CACHE_MAX) " + 1";
+	char hkey[NS_KEY_MAX], gkey[NS_KEY_MAX], ttl[16];
+	const char **args = NULL;
+	size_t *lens = NULL;
+	char (*ips)[INET6_ADDRSTRLEN + 1] = NULL;
+	char **vals = NULL;
+	enum ns_err e;
+	PGresult *r;
+	int n, i, a = 0;
+	redisReply *rep;
+
+	if (!ns_keys_cache(hkey, "ipbans", "all") || !ns_keys_cache(gkey, "ipbans", "gen"))
+		return;
+	r = ns_db_exec(app->db, sql, 0, NULL, &e);
+	if (!r)
+		return;
+	n = PQntuples(r);
+	if (n > IPBANS_CACHE_MAX) {
+		ns_log_warn("cache: %d IP bans, over %d: not cached", n, IPBANS_CACHE_MAX);
+		PQclear(r);
+		return;
+	}
+	args = calloc((size_t)(4 + 2 * n), sizeof(*args));
+	lens = calloc((size_t)(4 + 2 * n), sizeof(*lens));
+	ips = calloc((size_t)n + 1, sizeof(*ips));
+	vals = calloc((size_t)n + 1, sizeof(*vals));
+	if (!args || !lens || !ips || !vals)
+		goto out;
+	snprintf(ttl, sizeof(ttl), "%d", app->cfg->cache_ttl_s);
+	args[a++] = hkey;
+	args[a++] = gkey;
+	args[a++] = gen;
+	args[a++] = ttl;
+	for (i = 0; i < n; i++) {
+		const char *reason = PQgetvalue(r, i, 2);
+		size_t rl = strlen(reason);
+
+		api_cache_ip_normalise(PQgetvalue(r, i, 0), ips[i], sizeof(ips[i]));
+		if (!(vals[i] = malloc(rl + 2)))
+			goto out;
+		vals[i][0] = PQgetvalue(r, i, 1)[0] == 't' ? 'n' : 'r';
+		memcpy(vals[i] + 1, reason, rl + 1);
+		args[a++] = ips[i];
+		args[a++] = vals[i];
+	}
+	for (i = 0; i < a; i++)
+		lens[i] = strlen(args[i]);
+	rep = ns_script_eval(app->kv, &ipfill_script, &e, 2, a - 2, args, lens);
+	if (rep)
+		freeReplyObject(rep);
+	else
+		api_metrics_redis_error();
+out:
+	if (vals)
+		for (i = 0; i < n; i++)
+			free(vals[i]);
+	free(vals);
+	free(ips);
+	free(lens);
+	free(args);
+	PQclear(r);
+}
+
+/* Decode a hash value "r<reason>" / "n" into reason. */
+static void
+ip_reason(const char *v, size_t len, char *reason, size_t reasonlen)
+{
+	if (len == 0 || v[0] == 'n') {
+		snprintf(reason, reasonlen, "%c", API_CACHE_NULL_REASON);
+		return;
+	}
+	len--, v++;
+	if (len >= reasonlen)
+		len = reasonlen - 1;
+	memcpy(reason, v, len);
+	reason[len] = '\0';
+}
+
+/* The IP-ban part of a script reply: state (1 loaded, 0 miss) and value (the reason when
+ * loaded and banned, the generation on a miss). Returns 1/0 banned, or -2 for a miss with
+ * gen copied. */
+static int
+ip_from_reply(const redisReply *st, const redisReply *v, char *reason, size_t reasonlen,
+    char *gen, size_t gencap)
+{
+	if (st->type == REDIS_REPLY_INTEGER && st->integer == 1) {
+		api_metrics_cache(API_CACHE_IPBAN, 1);
+		if (v->type != REDIS_REPLY_STRING)
+			return 0;
+		ip_reason(v->str, v->len, reason, reasonlen);
+		return 1;
+	}
+	snprintf(gen, gencap, "%s", v->type == REDIS_REPLY_STRING ? v->str : "");
+	return -2;
+}
+
+/* A miss: ask PostgreSQL, then load the whole set for the next requests. */
+static int
+ip_miss(struct app *app, const char *ip, char *reason, size_t reasonlen, const char *gen)
+{
+	int banned;
+
+	api_metrics_cache(API_CACHE_IPBAN, 0);
+	banned = db_ip_banned(app, ip, reason, reasonlen);
+	if (banned >= 0)
+		ipbans_fill(app, gen);
+	return banned;
+}
+
+#define IP_LUA \
+	"local ips, ipv\n" \
+	"if redis.call('HEXISTS', KEYS[1], '.') == 1 then\n" \
+	"  ips = 1; ipv = redis.call('HGET', KEYS[1], ARGV[1])\n" \
+	"else\n" \
+	"  ips = 0; ipv = redis.call('GET', KEYS[2]) or ''\n" \
+	"end\n"
+
+static struct ns_script ipget_script = { .src = IP_LUA "return {ips, ipv}\n" };
+
+int
+api_cache_ip_banned(struct app *app, const char *ip_in, char *reason, size_t reasonlen)
+{
+	char ip[API_IP_MAX], hkey[NS_KEY_MAX], gkey[NS_KEY_MAX], gen[32] = "";
+	const char *args[3];
+	enum ns_err e;
+	redisReply *r;
+	int banned = -2;
+
+	api_cache_ip_normalise(ip_in, ip, sizeof(ip));
+	if (!ns_keys_cache(hkey, "ipbans", "all") || !ns_keys_cache(gkey, "ipbans", "gen"))
+		return db_ip_banned(app, ip, reason, reasonlen);
+	args[0] = hkey, args[1] = gkey, args[2] = ip;
+	r = ns_script_eval(app->kv, &ipget_script, &e, 2, 1, args, NULL);
+	if (!r) {
+		api_metrics_redis_error();
+		return db_ip_banned(app, ip, reason, reasonlen);
+	}
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 2)
+		banned = ip_from_reply(r->element[0], r->element[1], reason, reasonlen, gen,
+		    sizeof(gen));
+	freeReplyObject(r);
+	return banned >= 0 ? banned : ip_miss(app, ip, reason, reasonlen, gen);
+}
+
+/* KEYS: ban hash, ban generation, rate-limit counter or '', session entry or ''.
+ * ARGV: ip, rate-limit mode, window ms, user-entry key prefix. A banned address is
+ * neither counted nor looked up further. */
+static struct ns_script prefetch_script = { .src = NS_RL_LUA IP_LUA
+	"local c, t, sv, uv = 0, 0, false, false\n"
+	"if ips == 1 and ipv then return {ips, ipv, c, t, sv, uv} end\n"
+	"if KEYS[3] ~= '' then c, t = ns_rl(KEYS[3], ARGV[2], ARGV[3]) end\n"
+	"if KEYS[4] ~= '' then\n"
+	"  sv = redis.call('GET', KEYS[4])\n"
+	"  if sv and string.sub(sv, 1, 3) == 's1\\31' then\n"
+	"    uv = redis.call('GET', ARGV[4] .. string.sub(sv, 4, 39))\n"
+	"  end\n"
+	"end\n"
+	"return {ips, ipv, c, t, sv, uv}\n" };
+
+/* Keep a prefetched entry: a hit goes to the memo, a miss remembers what was seen. */
+static void
+pre_session(const char *token, const redisReply *v)
+{
+	memset(&memo.session, 0, sizeof(memo.session));
+	snprintf(memo.session.token, sizeof(memo.session.token), "%s", token);
+	memo.session_seen[0] = '\0';
+	if (v->type == REDIS_REPLY_STRING && v->len > 0 && v->str[0] != '~' &&
+	    session_decode(v->str, v->len, token, &memo.session) == 0) {
+		api_metrics_cache(API_CACHE_SESSION, 1);
+		memo.session_state = 1;
+		return;
+	}
+	if (v->type == REDIS_REPLY_STRING && v->len < sizeof(memo.session_seen))
+		memcpy(memo.session_seen, v->str, v->len + 1);
+	else if (v->type == REDIS_REPLY_STRING)
+		return;		/* unusable entry: no fill; the read goes to PostgreSQL */
+	memo.session_seen_ok = 1;
+}
+
+static void
+pre_user(const redisReply *v)
+{
+	memset(memo.user.user_id, 0, sizeof(memo.user.user_id));
+	snprintf(memo.user.user_id, sizeof(memo.user.user_id), "%s", memo.session.user_id);
+	memo.user_seen[0] = '\0';
+	if (v->type == REDIS_REPLY_STRING && v->len > 0 && v->str[0] != '~' &&
+	    user_decode(v->str, v->len, &memo.user) == 0 &&
+	    strcmp(memo.user.user_id, memo.session.user_id) == 0) {
+		api_metrics_cache(API_CACHE_USER, 1);
+		memo.user_state = 1;
+		return;
+	}
+	snprintf(memo.user.user_id, sizeof(memo.user.user_id), "%s", memo.session.user_id);
+	if (v->type == REDIS_REPLY_STRING && v->len < sizeof(memo.user_seen))
+		memcpy(memo.user_seen, v->str, v->len + 1);
+	else if (v->type == REDIS_REPLY_STRING)
+		return;
+	memo.user_seen_ok = 1;
+}
+
+void
+api_cache_prefetch(struct app *app, const char *ip_in, const char *rl_key, enum ns_rl_mode mode,
+    int window_s, const char *token, struct api_cache_pre *out)
+{
+	char ip[API_IP_MAX], hkey[NS_KEY_MAX], gkey[NS_KEY_MAX], skey[NS_KEY_MAX];
+	char ukey[NS_KEY_MAX], win[24], mode_s[4], gen[32] = "";
+	const char *args[8];
+	enum ns_err e;
+	redisReply *r;
+	int banned = -2;
+
+	memset(out, 0, sizeof(*out));
+	api_cache_ip_normalise(ip_in, ip, sizeof(ip));
+	if (!rl_key || mode == NS_RL_OFF)
+		rl_key = "", mode = NS_RL_OFF;
+	if (!token || !ns_keys_cache(skey, "s", token))
+		skey[0] = '\0', token = NULL;
+	if (!ns_keys_cache(hkey, "ipbans", "all") || !ns_keys_cache(gkey, "ipbans", "gen") ||
+	    !ns_keys_cache(ukey, "u", "")) {
+		out->ip_banned = db_ip_banned(app, ip, out->ip_reason, sizeof(out->ip_reason));
+		return;
+	}
+	snprintf(win, sizeof(win), "%lld", (long long)window_s * 1000);
+	snprintf(mode_s, sizeof(mode_s), "%d", (int)mode);
+	args[0] = hkey, args[1] = gkey, args[2] = rl_key, args[3] = skey;
+	args[4] = ip, args[5] = mode_s, args[6] = win, args[7] = ukey;
+	r = ns_script_eval(app->kv, &prefetch_script, &e, 4, 4, args, NULL);
+	if (!r) {
+		/* Redis down: no limit, no cache; the guard reads PostgreSQL */
+		api_metrics_redis_error();
+		out->ip_banned = db_ip_banned(app, ip, out->ip_reason, sizeof(out->ip_reason));
+		return;
+	}
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 6) {
+		redisReply **el = r->element;
+
+		banned = ip_from_reply(el[0], el[1], out->ip_reason, sizeof(out->ip_reason), gen,
+		    sizeof(gen));
+		if (banned != 1 && mode != NS_RL_OFF && el[2]->type == REDIS_REPLY_INTEGER &&
+		    el[3]->type == REDIS_REPLY_INTEGER) {
+			out->rl_ok = 1;
+			out->rl.count = el[2]->integer;
+			out->rl.reset_ms = el[3]->integer;
+		}
+		if (banned != 1 && token) {
+			pre_session(token, el[4]);
+			if (memo.session_state == 1)
+				pre_user(el[5]);
+		}
+	} else {
+		ns_log_err("cache: unexpected prefetch reply type %d", r->type);
+	}
+	freeReplyObject(r);
+	out->ip_banned = banned >= 0 ? banned :
+	    ip_miss(app, ip, out->ip_reason, sizeof(out->ip_reason), gen);
+}
+
+void
+api_cache_ip_bans_invalidate(struct app *app)
+{
+	static struct ns_script inv = { .src =
+		"redis.call('INCR', KEYS[2])\n"
+		"redis.call('DEL', KEYS[1])\n"
+		"return 1\n" };
+	char hkey[NS_KEY_MAX], gkey[NS_KEY_MAX];
+	const char *args[2];
+	size_t lens[2];
+	enum ns_err e;
+	redisReply *r;
+
+	if (!ns_keys_cache(hkey, "ipbans", "all") || !ns_keys_cache(gkey, "ipbans", "gen"))
+		return;
+	args[0] = hkey, args[1] = gkey;
+	lens[0] = strlen(hkey), lens[1] = strlen(gkey);
+	r = ns_script_eval(app->kv, &inv, &e, 2, 0, args, lens);
+	if (!r) {
+		api_metrics_redis_error();
+		ns_log_err("cache: invalidating the IP bans failed: %s", ns_kv_last_error(app->kv));
+		return;
+	}
+	freeReplyObject(r);
+}

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "err.h"
+#include "ratelimit.h"
 
 struct app;
 
@@ -52,8 +53,32 @@ enum ns_err api_cache_user(struct app *app, const char *user_id, struct api_user
 void api_cache_session_invalidate(struct app *app, const char *token);
 void api_cache_user_invalidate(struct app *app, const char *user_id);
 
-/* IP bans (contract §1.7), cached likewise: 1 banned (reason copied), 0 not, <0 error. */
+/* IP bans (contract §1.7), cached likewise: 1 banned (reason copied), 0 not, <0 error.
+ * A NULL reason comes back as the one-character string API_CACHE_NULL_REASON. */
 int api_cache_ip_banned(struct app *app, const char *ip, char *reason, size_t reasonlen);
 void api_cache_ip_bans_invalidate(struct app *app);
+
+#define API_IP_MAX 64			/* an address as text */
+#define API_IP_REASON_MAX 512		/* an IP ban's reason kept for the 403 body */
+#define API_CACHE_NULL_REASON '\x01'
+
+/* Canonical text of an address (IPv4-mapped IPv6 as IPv4); unparsable text is copied. */
+void api_cache_ip_normalise(const char *ip, char *out, size_t cap);
+
+/* Forget what the previous request looked up (the router calls it first thing). */
+void api_cache_begin(void);
+
+/* The guard's reads in one Redis round trip: the IP ban, a rate-limit counter (rl_key NULL:
+ * none) and the session of token (NULL: none) with its user. Session and user are kept for
+ * this request, so the following api_cache_session/api_cache_user calls cost nothing on a
+ * hit and one PostgreSQL read on a miss. */
+struct api_cache_pre {
+	int ip_banned;			/* 1 banned, 0 not, -1 unknown (both stores failed) */
+	char ip_reason[API_IP_REASON_MAX];
+	int rl_ok;			/* 1: rl holds the counter; 0: not counted (Redis down) */
+	struct ns_rl_state rl;
+};
+void api_cache_prefetch(struct app *app, const char *ip, const char *rl_key,
+    enum ns_rl_mode mode, int window_s, const char *token, struct api_cache_pre *out);
 
 #endif

@@ -11,9 +11,11 @@ fcgi_napalmsky_api_SOURCES = \
 	fcgi/routes.c fcgi/routes.h \
 	fcgi/guard.c fcgi/guard.h \
 	fcgi/cache.c fcgi/cache.h \
+	fcgi/metrics.c fcgi/metrics.h \
 	fcgi/api_service.c \
 	fcgi/api_auth.c \
 	fcgi/api_user.c \
+	fcgi/ctl.c fcgi/ctl.h \
 	fcgi/api_media.c \
 	fcgi/api_room.c
 fcgi_napalmsky_api_LDADD = fcgi/libinput.a shared/libshared.a $(FCGI_LIBS) $(PQ_LIBS) $(HIREDIS_LIBS) \
@@ -21,8 +23,10 @@ fcgi_napalmsky_api_LDADD = fcgi/libinput.a shared/libshared.a $(FCGI_LIBS) $(PQ_
 
 dist_man_MANS += man/napalmsky-api.8
 
-# Unit tests: the transport modules alone, driven through fcgi/memio (an in-memory struct api_io).
-API_TRANSPORT = fcgi/request.c fcgi/router.c fcgi/respond.c
+# Unit tests: the transport modules, driven through fcgi/memio (an in-memory struct api_io). The
+# router calls the guard, which brings the cache and metrics (unused without storage: app NULL).
+API_TRANSPORT = fcgi/request.c fcgi/router.c fcgi/respond.c fcgi/guard.c fcgi/cache.c \
+	fcgi/metrics.c
 API_TEST_LDADD = shared/libshared.a $(PQ_LIBS) $(HIREDIS_LIBS) $(JSONC_LIBS) \
 	$(CRYPTO_LIBS) $(XCRYPT_LIBS) $(PTHREAD_LIBS)
 API_TEST_CFLAGS = $(AM_CFLAGS) $(PQ_CFLAGS) $(HIREDIS_CFLAGS) $(JSONC_CFLAGS) -I$(top_srcdir)/fcgi

@@ -134,6 +134,13 @@ api_req_init(struct api_req *req, const struct api_io *io, const struct ns_confi
 	if (copy_field(req->remote_addr, sizeof(req->remote_addr),
 	    io->param(io->ctx, "REMOTE_ADDR")) < 0)
 		req->remote_addr[0] = '\0';	/* unparsable address: treated as unknown */
+	/* The User-Agent only feeds sessions.device_info (255 characters): cut, never refused. */
+	if ((v = io->param(io->ctx, "HTTP_USER_AGENT")) != NULL) {
+		size_t n = strnlen(v, sizeof(req->user_agent) - 1);
+
+		memcpy(req->user_agent, v, n);
+		req->user_agent[n] = '\0';
+	}
 
 	v = io->param(io->ctx, "CONTENT_LENGTH");
 	if (v && *v) {

@@ -16,6 +16,7 @@
 #define API_PARAM_NAME_MAX 32	/* a `:param` name */
 #define API_PARAM_MAX 256	/* one decoded path parameter */
 #define API_RESP_HDR_MAX 2048	/* extra response headers queued for one response */
+#define API_UA_MAX 1024		/* User-Agent bytes kept (255 code points of UTF-8 fit) */
 
 struct app;
 struct ns_config;
@@ -62,6 +63,7 @@ struct api_req {
 	char if_none_match[API_HEADER_MAX];
 	char acr_headers[API_HEADER_MAX];	/* Access-Control-Request-Headers */
 	char remote_addr[API_ADDR_MAX];
+	char user_agent[API_UA_MAX];		/* cut at the ceiling, never refused */
 	int has_origin;
 	long long content_length;		/* -1 when absent */
 

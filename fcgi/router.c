@@ -9,6 +9,9 @@
 #include "clock.h"
 #include "log.h"
 #include "respond.h"
+#include "cache.h"
+#include "guard.h"
+#include "metrics.h"
 
 #define CORS_METHODS "GET,HEAD,PUT,PATCH,POST,DELETE"
 
@@ -227,17 +230,15 @@ read_body(struct api_req *req, const struct api_route *r)
 	return NS_E_INTERNAL;
 }
 
-/* Guards other than "none" arrive with the auth work; until then such a route fails closed. */
-static enum ns_err
-run_guard(struct api_req *req, const struct api_route *r)
+/* Answer an error the guard or the body reader returned without answering. */
+static void
+fail(struct api_req *req, enum ns_err e)
 {
-	if (r->guard == API_GUARD_NONE)
-		return NS_OK;
-	ns_log_err("route %s %s: guard %d not implemented", r->method, r->pattern, (int)r->guard);
-	return NS_E_INTERNAL;
+	if (!req->responded)
+		api_respond_error(req, e, NULL);
 }
 
-static void
+static const struct api_route *
 route(struct api_req *req, const struct api_route *routes, size_t n)
 {
 	char allow[API_ALLOW_MAX];
@@ -252,7 +253,7 @@ route(struct api_req *req, const struct api_route *routes, size_t n)
 	if (req->has_origin && !(r && r->guard == API_GUARD_STRIPE)) {
 		if (!api_router_origin_allowed(req->cfg->allowed_origins, req->origin)) {
 			api_respond_error(req, NS_E_FORBIDDEN, "Origin not allowed");
-			return;
+			return NULL;
 		}
 		api_resp_header(req, "Access-Control-Allow-Origin", req->origin);
 		api_resp_header(req, "Access-Control-Allow-Credentials", "true");
@@ -265,26 +266,37 @@ route(struct api_req *req, const struct api_route *routes, size_t n)
 			api_resp_header(req, "Vary", "Access-Control-Request-Headers");
 		}
 		api_respond_empty(req, 204);
-		return;
+		return NULL;
+	}
+	/* IP ban for every request, then the limiter of a matched route (contract §1.7–§1.8) */
+	if ((e = api_guard_pre(req, m == API_MATCH_OK ? r : NULL)) != NS_OK) {
+		fail(req, e);
+		return m == API_MATCH_OK ? r : NULL;	/* a refused request counts for its route */
 	}
 	switch (m) {
 	case API_MATCH_NO_PATH:
 		api_respond_error(req, NS_E_NOT_FOUND, NULL);
-		return;
+		return NULL;
 	case API_MATCH_NO_METHOD:
 		api_resp_header(req, "Allow", allow);
 		api_respond_error(req, NS_E_METHOD, NULL);
-		return;
+		return NULL;
 	case API_MATCH_BAD_PARAM:
 		api_respond_error(req, NS_E_BAD_REQUEST, "Invalid path parameter");
-		return;
+		return NULL;
 	case API_MATCH_OK:
 		break;
 	}
-	if ((e = run_guard(req, r)) != NS_OK || (e = read_body(req, r)) != NS_OK) {
-		if (!req->responded)
-			api_respond_error(req, e, NULL);
-		return;
+	req->route = r->pattern;
+	/* guard B reads its token from the body, so the body comes first there */
+	if (r->guard == API_GUARD_BODY && (e = read_body(req, r)) != NS_OK) {
+		fail(req, e);
+		return r;
+	}
+	if ((e = api_guard_run(req, r)) != NS_OK ||
+	    (r->guard != API_GUARD_BODY && (e = read_body(req, r)) != NS_OK)) {
+		fail(req, e);
+		return r;
 	}
 	e = r->handler(req);
 	if (!req->responded) {
@@ -293,6 +305,7 @@ route(struct api_req *req, const struct api_route *routes, size_t n)
 			    r->pattern);
 		api_respond_error(req, e, NULL);
 	}
+	return r;
 }
 
 void
@@ -301,17 +314,25 @@ api_serve(const struct api_io *io, const struct ns_config *cfg, struct app *app,
 {
 	struct api_req *req;
 	static struct api_req one;	/* one request per process at a time: no stack for 20 KB */
+	const struct api_route *r = NULL;
 	const char *msg = NULL;
-	int64_t t0 = ns_clock_mono_us();
+	int64_t t0 = ns_clock_mono_us(), dt;
 	enum ns_err e;
 
+	if (app)	/* unit tests (no storage) leave no metrics files behind */
+		api_metrics_init(cfg, routes, n);
+	api_cache_begin();
 	req = &one;
 	e = api_req_init(req, io, cfg, app, &msg);
+	req->route = "-";
 	if (e != NS_OK)
 		api_respond_error(req, e, msg);
 	else
-		route(req, routes, n);
-	ns_log_debug("%s %s %d %.2fms", req->method, req->path, req->status,
-	    (double)(ns_clock_mono_us() - t0) / 1000.0);
+		r = route(req, routes, n);
+	if (r && req->app)
+		api_guard_after(req, r);
+	dt = ns_clock_mono_us() - t0;
+	api_metrics_request(r ? (int)(r - routes) : -1, req->status, dt);
+	ns_log_debug("%s %s %d %.2fms", req->method, req->path, req->status, (double)dt / 1000.0);
 	api_req_free(req);
 }

@@ -11,7 +11,16 @@ shared_libshared_a_SOURCES = \
 	shared/db.c shared/db.h \
 	shared/kv.c shared/kv.h \
 	shared/passwd.c shared/passwd.h \
-	shared/keys.c shared/keys.h
+	shared/script.c shared/script.h \
+	shared/ratelimit.c shared/ratelimit.h \
+	shared/keys.c shared/keys.h \
+	shared/presence.c shared/presence.h
+# presence_probe: sets and reads presence through shared/presence for the integration tests.
+check_PROGRAMS += tests/integration/presence_probe
+tests_integration_presence_probe_SOURCES = tests/integration/presence_probe.c
+tests_integration_presence_probe_CFLAGS = $(AM_CFLAGS) $(SHARED_CFLAGS)
+tests_integration_presence_probe_LDADD = $(SHARED_LDADD)
+EXTRA_DIST += tests/lib/seed.sh
 
 # What a program linking libshared.a needs (its own libraries go before these).
 SHARED_CFLAGS = $(PQ_CFLAGS) $(HIREDIS_CFLAGS) $(JSONC_CFLAGS) $(XCRYPT_CFLAGS)

@@ -4,6 +4,10 @@ include tests/unit/local.mk
 
 INTEGRATION_TESTS = \
 	tests/integration/health.sh \
+	tests/integration/guards.sh tests/integration/cache_limits.sh \
+	tests/integration/media.sh \
+	tests/integration/room_lists.sh \
+	tests/integration/auth_user.sh \
 	tests/integration/service_routes.sh \
 	tests/integration/gateway.sh \
 	tests/integration/realtime.sh \

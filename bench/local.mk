@@ -1,0 +1,6 @@
+# bench/: the benchmark harness (bench/run). bench-hello is the ceiling: a minimal libfcgi
+# worker behind the same nginx as napalmsky-api. Built by "make", never installed.
+noinst_PROGRAMS += bench/bench-hello
+bench_bench_hello_SOURCES = bench/hello.c
+bench_bench_hello_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS)
+bench_bench_hello_LDADD = $(FCGI_LIBS)
