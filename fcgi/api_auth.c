@@ -14,6 +14,7 @@
 #include "routes.h"
 #include "app.h"
 #include "cache.h"
+#include "codes.h"
 #include "ctl.h"
 #include "db.h"
 #include "json.h"
@@ -28,8 +29,6 @@
 #define DEVICE_INFO_MAX 255			/* sessions.device_info, code points (§2.2) */
 #define DEVICE_INFO_BUF (DEVICE_INFO_MAX * 4 + 1)
 #define DEVICE_UNKNOWN "Unknown device"
-#define USER_CODE_USES 4			/* an own invite code's uses (§4.3) */
-#define USER_CODE_TRIES 10			/* fresh codes tried when one collides */
 #define LOGIN_TOKENS_MAX 256			/* session tokens reported per login */
 #define NUM_MAX 24				/* a decimal int64 */
 #define EMAIL_BUF (NS_VALID_EMAIL_MAX * 4 + 1)	/* 254 code points of UTF-8 */
@@ -169,93 +168,6 @@ insert_session(struct api_req *req, const char *user_id, const char *token, int 
 	return NS_OK;
 }
 
-/* ---- invite codes (§4.3) --------------------------------------------------------------- */
-
-/* Redeem code for user_id inside the caller's transaction: one conditional UPDATE (it cannot
- * over-use a code under concurrency) plus the unique (code, user) row. NS_E_FORBIDDEN with
- * *reason (the contract's order) when the code cannot be used; the caller rolls back. */
-static enum ns_err
-redeem_invite(struct api_req *req, const char *code, const char *user_id, const char **reason)
-{
-	static const char sql_take[] =
-	    "UPDATE invite_codes SET uses_remaining = CASE WHEN type = 'user' "
-	    "THEN uses_remaining - 1 ELSE uses_remaining END "
-	    "WHERE code = $1 AND is_active AND (type = 'admin' OR uses_remaining > 0)";
-	static const char sql_why[] =
-	    "SELECT is_active, EXISTS (SELECT 1 FROM invite_code_redemptions r "
-	    "WHERE r.code = c.code AND r.user_id = $2) FROM invite_codes c WHERE c.code = $1";
-	static const char sql_redeem[] =
-	    "INSERT INTO invite_code_redemptions (code, user_id) VALUES ($1, $2)";
-	const char *p[] = { code, user_id };
-	enum ns_err e = NS_OK;
-	PGresult *res;
-	int taken;
-
-	if ((res = exec(req, sql_take, 1, p, &e)) == NULL)
-		return e;
-	taken = strcmp(PQcmdTuples(res), "1") == 0;
-	PQclear(res);
-	if (!taken) {
-		if ((res = exec(req, sql_why, 2, p, &e)) == NULL)
-			return e;
-		if (PQntuples(res) == 0)
-			*reason = "Invalid invite code";
-		else if (strcmp(PQgetvalue(res, 0, 0), "t") != 0)
-			*reason = "This invite code has been deactivated";
-		else if (strcmp(PQgetvalue(res, 0, 1), "t") == 0)
-			*reason = "You have already used this invite code";
-		else
-			*reason = "This invite code has been fully used";
-		PQclear(res);
-		return NS_E_FORBIDDEN;
-	}
-	e = exec_only(req, sql_redeem, 2, p);
-	if (e == NS_E_CONFLICT) {
-		*reason = "You have already used this invite code";
-		return NS_E_FORBIDDEN;
-	}
-	return e;
-}
-
-/* Mint the user's own code (type user, 4 uses) and store it on the user row. */
-static enum ns_err
-mint_user_code(struct api_req *req, const char *user_id, const char *name,
-    char code[NS_VALID_INVITE_CODE_LEN + 1])
-{
-	static const char sql_code[] =
-	    "INSERT INTO invite_codes (code, created_by, created_by_name, type, max_uses, "
-	    "uses_remaining) VALUES ($1, $2, $3, 'user', $4::int, $4::int) "
-	    "ON CONFLICT (code) DO NOTHING";
-	static const char sql_user[] =
-	    "UPDATE users SET my_invite_code = $2, invite_code_uses_remaining = $3::int "
-	    "WHERE user_id = $1";
-	char uses[NUM_MAX];
-	enum ns_err e = NS_OK;
-	int i;
-
-	snprintf(uses, sizeof(uses), "%d", USER_CODE_USES);
-	for (i = 0; i < USER_CODE_TRIES; i++) {
-		const char *p[] = { code, user_id, name, uses };
-		PGresult *res;
-		int ok;
-
-		if ((e = ns_rand_code(code, NS_VALID_INVITE_CODE_LEN)) != NS_OK)
-			return e;
-		/* ON CONFLICT keeps the transaction usable when a code collides. */
-		if ((res = exec(req, sql_code, 4, p, &e)) == NULL)
-			return e;
-		ok = strcmp(PQcmdTuples(res), "1") == 0;
-		PQclear(res);
-		if (ok) {
-			const char *q[] = { user_id, code, uses };
-
-			return exec_only(req, sql_user, 3, q);
-		}
-	}
-	ns_log_err("auth: no free invite code after %d tries", USER_CODE_TRIES);
-	return NS_E_INTERNAL;
-}
-
 /* ---- POST /auth/guest ----------------------------------------------------------------- */
 
 static const struct ns_valid_field guest_fields[] = {
@@ -393,9 +305,9 @@ api_auth_guest(struct api_req *req)
 			goto fail;
 	}
 	if (invite) {
-		if ((e = redeem_invite(req, invite, user_id, &reason)) != NS_OK)
+		if ((e = api_codes_redeem(req->app->db, invite, user_id, &reason)) != NS_OK)
 			goto fail;
-		if ((e = mint_user_code(req, user_id, name, own_code)) != NS_OK)
+		if ((e = api_codes_mint_user(req->app->db, user_id, name, own_code)) != NS_OK)
 			goto fail;
 	}
 	if (referred &&

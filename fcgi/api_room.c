@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "nsconfig.h"
 #include "rand.h"
 #include "respond.h"
+#include "script.h"
 
 #define ROOM_HISTORY_MAX 1000	/* rows /room/history returns (newest first) */
 #define ROOM_QVALUE_MAX 256	/* one decoded query-string value */
@@ -42,6 +44,9 @@
 #define ROOM_REEL_RAND_LEN 24	/* a 48-bit integer in decimal */
 #define ROOM_ETAG_HEX 32	/* hex digits of the body digest in the ETag */
 #define ROOM_JSON_CTYPE "application/json; charset=utf-8"
+#define ROOM_BODY_MIN 65536	/* first size of the reused queue body buffer */
+#define ROOM_BODY_KEEP (1u << 20)	/* a bigger buffer is freed after its request */
+#define ROOM_BODY_MAX (64u << 20)	/* a page body (5,000 cards of worst-case text) */
 
 #define MSG_USER_NOT_FOUND "User not found"
 #define MSG_INVALID_LIMIT "Invalid limit"
@@ -370,7 +375,7 @@ cursor_decode(const char *text, struct qpos *pos)
  * whether more follow. The cursor's place is found by rank, so members that left or joined
  * since cannot make a page skip or repeat anyone; ties (equal scores) are ordered by member
  * bytes, as the zset orders them, compared bytewise (Lua's < follows the locale). */
-static const char queue_script[] =
+static struct ns_script queue_script = { .src =
 	"local key, me, limit = KEYS[1], ARGV[1], tonumber(ARGV[2])\n"
 	"local function le(a, b)\n"
 	"  local n = math.min(#a, #b)\n"
@@ -394,7 +399,7 @@ static const char queue_script[] =
 	"  start = lo\n"
 	"end\n"
 	"return {redis.call('ZCARD', key), mine,"
-	" redis.call('ZRANGE', key, start, start + limit + 1, 'WITHSCORES')}\n";
+	" redis.call('ZRANGE', key, start, start + limit + 1, 'WITHSCORES')}\n" };
 
 /* One row per listed candidate, in page order; cooldown and introduction in the same pass.
  * Shaped so that every lookup is an index probe per candidate: a plain join (or ANY) let
@@ -425,8 +430,7 @@ static enum ns_err
 queue_fetch(struct api_req *req, long limit, const struct qpos *after, struct qpage *pg)
 {
 	char lim[24];
-	const char *argv[8] = { "EVAL", queue_script, "1", NS_KEY_AVAILABLE,
-	    req->auth.user_id, lim, NULL, NULL };
+	const char *argv[5] = { NS_KEY_AVAILABLE, req->auth.user_id, lim, NULL, NULL };
 	const redisReply *arr;
 	enum ns_err err;
 	redisReply *r;
@@ -434,10 +438,11 @@ queue_fetch(struct api_req *req, long limit, const struct qpos *after, struct qp
 
 	snprintf(lim, sizeof lim, "%ld", limit);
 	if (after != NULL) {
-		argv[6] = after->score;
-		argv[7] = after->user_id;
+		argv[3] = after->score;
+		argv[4] = after->user_id;
 	}
-	if ((r = ns_kv_argv(req->app->kv, &err, after ? 8 : 6, argv, NULL)) == NULL)
+	if ((r = ns_script_eval(req->app->kv, &queue_script, &err, 1, after ? 4 : 2, argv,
+	    NULL)) == NULL)
 		return err;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
 	    r->element[0]->type != REDIS_REPLY_INTEGER ||
@@ -480,26 +485,140 @@ queue_fetch(struct api_req *req, long limit, const struct qpos *after, struct qp
 	return NS_OK;
 }
 
-static json_object *
-queue_card(const PGresult *res, int i)
+/* ---- the queue body, written directly: json-c's per-node allocations were most of the
+ * worker's time on a 100-card page. Same bytes as ns_json_text would give (compact, '/'
+ * unescaped), so the ETag of an unchanged page is stable across versions. */
+
+struct qbuf {
+	char *p;
+	size_t len, cap;
+	int failed;		/* allocation failed or ROOM_BODY_MAX reached */
+};
+
+static void
+qb_grow(struct qbuf *b, size_t n)
 {
-	json_object *c = ns_json_obj();
+	size_t cap = b->cap ? b->cap : ROOM_BODY_MIN;
+	char *p;
+
+	if (b->failed)
+		return;
+	if (n > ROOM_BODY_MAX - b->len) {
+		b->failed = 1;
+		return;
+	}
+	while (cap < b->len + n + 1)
+		cap *= 2;
+	if (cap > ROOM_BODY_MAX + 1)
+		cap = ROOM_BODY_MAX + 1;
+	if ((p = realloc(b->p, cap)) == NULL) {
+		b->failed = 1;
+		return;
+	}
+	b->p = p;
+	b->cap = cap;
+}
+
+static void
+qb_put(struct qbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap)
+		qb_grow(b, n);
+	if (b->failed)
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+#define QB_LIT(b, lit) qb_put((b), (lit), sizeof(lit) - 1)
+
+/* A JSON string (quoted), escaped as json-c does. */
+static void
+qb_str(struct qbuf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *run = s;
+
+	qb_put(b, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[6];
+		size_t n = 2;
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		qb_put(b, run, (size_t)(s - run));
+		run = s + 1;
+		esc[0] = '\\';
+		switch (c) {
+		case '"':  esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		default:
+			memcpy(esc + 1, "u00", 3);
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			n = 6;
+			break;
+		}
+		qb_put(b, esc, n);
+	}
+	qb_put(b, run, (size_t)(s - run));
+	qb_put(b, "\"", 1);
+}
+
+static void
+qb_str_or_null(struct qbuf *b, const PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		QB_LIT(b, "null");
+	else
+		qb_str(b, PQgetvalue(res, row, col));
+}
+
+static void
+qb_i64(struct qbuf *b, int64_t v)
+{
+	char num[24];
+	int n = snprintf(num, sizeof num, "%" PRId64, v);
+
+	qb_put(b, num, (size_t)n);
+}
+
+/* One card, fields in contract order. */
+static void
+queue_card(struct qbuf *b, const PGresult *res, int i)
+{
 	int cooldown = !PQgetisnull(res, i, 5);
 	int intro = PQgetvalue(res, i, 6)[0] == 't';
 
-	ns_json_set_str(c, "userId", PQgetvalue(res, i, 0));
-	ns_json_set_str(c, "name", PQgetvalue(res, i, 1));
-	ns_json_set_str(c, "gender", PQgetvalue(res, i, 2));
-	set_text_or_null(c, "selfieUrl", res, i, 3);
-	set_text_or_null(c, "videoUrl", res, i, 4);
-	ns_json_set_bool(c, "hasCooldown", cooldown);
-	if (cooldown)
-		ns_json_set_int(c, "cooldownExpiry", col_i64(res, i, 5));
+	QB_LIT(b, "{\"userId\":");
+	qb_str(b, PQgetvalue(res, i, 0));
+	QB_LIT(b, ",\"name\":");
+	qb_str(b, PQgetvalue(res, i, 1));
+	QB_LIT(b, ",\"gender\":");
+	qb_str(b, PQgetvalue(res, i, 2));
+	QB_LIT(b, ",\"selfieUrl\":");
+	qb_str_or_null(b, res, i, 3);
+	QB_LIT(b, ",\"videoUrl\":");
+	qb_str_or_null(b, res, i, 4);
+	if (cooldown) {
+		QB_LIT(b, ",\"hasCooldown\":true,\"cooldownExpiry\":");
+		qb_i64(b, col_i64(res, i, 5));
+	} else {
+		QB_LIT(b, ",\"hasCooldown\":false,\"cooldownExpiry\":null");
+	}
+	if (intro)
+		QB_LIT(b, ",\"wasIntroducedToMe\":true,\"introducedBy\":");
 	else
-		ns_json_set_null(c, "cooldownExpiry");
-	ns_json_set_bool(c, "wasIntroducedToMe", intro);
-	set_text_or_null(c, "introducedBy", res, i, 7);	/* NULL unless intro (the join) */
-	return c;
+		QB_LIT(b, ",\"wasIntroducedToMe\":false,\"introducedBy\":");
+	qb_str_or_null(b, res, i, 7);	/* NULL unless intro (the join) */
+	QB_LIT(b, "}");
 }
 
 /* "{id,id,...}" for a uuid[] parameter; the ids were checked to be UUIDs. */
@@ -524,30 +643,42 @@ uuid_array(const char *const *ids, size_t n)
 	return s;
 }
 
-/* Record the page the user now sees, for the gateways' scoped queue updates. */
+/* Record the page the user now sees (a JSON array of its userIds), for the gateways'
+ * scoped queue updates. */
 static void
-queue_record_view(struct api_req *req, json_object *users)
+queue_record_view(struct api_req *req, const PGresult *res)
 {
-	json_object *ids = json_object_new_array();
-	char key[NS_KEY_MAX];
+	struct qbuf ids = { 0 };
+	char key[NS_KEY_MAX], ttl[16];
+	const char *argv[5] = { "SET", key, NULL, "EX", ttl };
+	size_t lens[5];
 	enum ns_err err;
 	redisReply *r;
-	size_t i, len, n = json_object_array_length(users);
+	int i, n = res != NULL ? PQntuples(res) : 0;
 
-	if (!ns_keys_queue_view(key, req->auth.user_id)) {
-		json_object_put(ids);
+	if (!ns_keys_queue_view(key, req->auth.user_id))
+		return;
+	QB_LIT(&ids, "[");
+	for (i = 0; i < n; i++) {
+		if (i)
+			QB_LIT(&ids, ",");
+		qb_str(&ids, PQgetvalue(res, i, 0));
+	}
+	QB_LIT(&ids, "]");
+	if (ids.failed) {
+		free(ids.p);
+		ns_log_warn("room: queue view not recorded: %s", ns_err_str(NS_E_NOMEM));
 		return;
 	}
-	for (i = 0; i < n; i++)
-		json_object_array_add(ids, json_object_get(json_object_object_get(
-		    json_object_array_get_idx(users, i), "userId")));
-	r = ns_kv_cmd(req->app->kv, &err, "SET %s %s EX %d", key, ns_json_text(ids, &len),
-	    ROOM_QVIEW_TTL_S);
+	snprintf(ttl, sizeof ttl, "%d", ROOM_QVIEW_TTL_S);
+	argv[2] = ids.p;
+	lens[0] = 3, lens[1] = strlen(key), lens[2] = ids.len, lens[3] = 2, lens[4] = strlen(ttl);
+	r = ns_kv_argv(req->app->kv, &err, 5, argv, lens);
 	if (r != NULL)
 		freeReplyObject(r);
 	else
 		ns_log_warn("room: queue view not recorded: %s", ns_err_str(err));
-	json_object_put(ids);
+	free(ids.p);
 }
 
 /* If-None-Match (a list of entity tags, or *) against our strong tag, compared weakly as
@@ -597,20 +728,45 @@ body_etag(const char *text, size_t len, char out[ROOM_ETAG_HEX + 3])
 	out[ROOM_ETAG_HEX + 2] = '\0';
 }
 
+/* The page body into b (reset first); 0, or -1 when it could not be built. */
+static int
+queue_body(struct qbuf *b, const PGresult *res, const struct qpage *pg)
+{
+	char next[ROOM_CURSOR_MAX + 1];
+	int i, n = res != NULL ? PQntuples(res) : 0;
+
+	b->len = 0;
+	b->failed = 0;
+	QB_LIT(b, "{\"users\":[");
+	for (i = 0; i < n; i++) {
+		if (i)
+			QB_LIT(b, ",");
+		queue_card(b, res, i);
+	}
+	QB_LIT(b, "],\"totalAvailable\":");
+	qb_i64(b, pg->total);
+	QB_LIT(b, ",\"nextCursor\":");
+	if (pg->more && pg->n > 0 && cursor_encode(&pg->slot[pg->n - 1], next))
+		qb_str(b, next);
+	else
+		QB_LIT(b, "null");
+	QB_LIT(b, "}");
+	return b->failed ? -1 : 0;
+}
+
 enum ns_err
 api_room_queue(struct api_req *req)
 {
-	char v[ROOM_QVALUE_MAX], next[ROOM_CURSOR_MAX + 1], etag[ROOM_ETAG_HEX + 3];
+	static struct qbuf body;	/* reused: one request per process at a time */
+	char v[ROOM_QVALUE_MAX], etag[ROOM_ETAG_HEX + 3];
 	struct qpage pg = { 0 };
 	struct qpos after;
 	const char **ids = NULL;
-	json_object *body = NULL, *users;
 	PGresult *res = NULL;
 	enum ns_err err = NS_OK;
-	const char *text;
 	long limit = req->cfg->queue_page_default;
-	int q, has_after = 0, i;
-	size_t k, len;
+	int q, has_after = 0;
+	size_t k;
 
 	q = query_get(req->query, "limit", v, sizeof v);
 	if (q < 0 || (q > 0 && (!parse_int(v, &limit) || limit < 1 ||
@@ -627,55 +783,46 @@ api_room_queue(struct api_req *req)
 
 	if ((err = queue_fetch(req, limit, has_after ? &after : NULL, &pg)) != NS_OK)
 		goto out;
-	users = json_object_new_array_ext((int)pg.n);
 	if (pg.n > 0) {
 		const char *params[2] = { req->auth.user_id, NULL };
 		char *arr;
 
 		if ((ids = malloc(pg.n * sizeof(*ids))) == NULL) {
-			json_object_put(users);
 			err = NS_E_NOMEM;
 			goto out;
 		}
 		for (k = 0; k < pg.n; k++)
 			ids[k] = pg.slot[k].user_id;
 		if ((arr = uuid_array(ids, pg.n)) == NULL) {
-			json_object_put(users);
 			err = NS_E_NOMEM;
 			goto out;
 		}
 		params[1] = arr;
-		res = ns_db_read(req->app->db, queue_sql, 2, params, &err);
+		res = ns_db_read_prepared(req->app->db, "room_queue", queue_sql, 2, params, &err);
 		free(arr);
-		if (res == NULL) {
-			json_object_put(users);
+		if (res == NULL)
 			goto out;
-		}
-		for (i = 0; i < PQntuples(res); i++)
-			json_object_array_add(users, queue_card(res, i));
 	}
-	body = ns_json_obj();
-	ns_json_set(body, "users", users);
-	ns_json_set_int(body, "totalAvailable", pg.total);
-	if (pg.more && pg.n > 0 && cursor_encode(&pg.slot[pg.n - 1], next))
-		ns_json_set_str(body, "nextCursor", next);
-	else
-		ns_json_set_null(body, "nextCursor");
-	queue_record_view(req, users);
+	if (queue_body(&body, res, &pg) < 0) {
+		err = NS_E_NOMEM;
+		goto out;
+	}
+	queue_record_view(req, res);
 
-	text = ns_json_text(body, &len);
-	body_etag(text, len, etag);
+	body_etag(body.p, body.len, etag);
 	api_resp_header(req, "ETag", etag);
 	api_resp_header(req, "Cache-Control", "private, no-cache");
 	if (req->if_none_match[0] && etag_matches(req->if_none_match, etag))
 		api_respond_empty(req, 304);
 	else
-		api_respond_raw(req, 200, ROOM_JSON_CTYPE, text, len);
+		api_respond_raw(req, 200, ROOM_JSON_CTYPE, body.p, body.len);
 out:
+	if (body.cap > ROOM_BODY_KEEP) {	/* a rare huge page: give the memory back */
+		free(body.p);
+		memset(&body, 0, sizeof body);
+	}
 	if (res != NULL)
 		PQclear(res);
-	if (body != NULL)
-		json_object_put(body);
 	free(ids);
 	free(pg.slot);
 	return err;

@@ -24,8 +24,10 @@
 #include "rand.h"
 #include "ratelimit.h"
 #include "respond.h"
+#include "stripe.h"
 
 #define RL_MSG_MAX 96	/* a 429 message */
+#define STRIPE_GUARD_MSG_MAX 128	/* "Webhook Error: " + a reason of stripe.c */
 
 /* The limiter state of the request in progress (one per process at a time). */
 static struct {
@@ -374,6 +376,36 @@ refuse:
 	return NS_E_FORBIDDEN;
 }
 
+/* Guard S (POST /payment/webhook, contract §2.8): the raw body must carry a valid
+ * Stripe-Signature made with STRIPE_WEBHOOK_SECRET. Its failures are text/plain, as Stripe's
+ * dashboard shows them; a body over the ceiling is left to the router (413). */
+static enum ns_err
+stripe_guard(struct api_req *req, const struct api_route *r)
+{
+	static const char unset[] = "Webhook secret not configured";
+	const char *secret = req->cfg->stripe_webhook_secret, *hdr, *why;
+	char msg[STRIPE_GUARD_MSG_MAX];
+	enum ns_err e;
+
+	if (!secret[0]) {
+		ns_log_err("webhook refused: stripe_webhook_secret is not configured");
+		api_respond_raw(req, 500, STRIPE_TEXT_CTYPE, unset, sizeof(unset) - 1);
+		return NS_E_CONFIG;
+	}
+	e = api_req_read_body(req, r->body_max ? r->body_max : (size_t)req->cfg->webhook_body_max);
+	if (e != NS_OK)
+		return e;
+	hdr = req->io->param(req->io->ctx, "HTTP_STRIPE_SIGNATURE");
+	why = stripe_sig_verify(secret, hdr ? hdr : "", req->body, req->body_len,
+	    ns_clock_now_ms() / 1000, STRIPE_SIG_TOLERANCE_S);
+	if (why == NULL)
+		return NS_OK;
+	ns_log_info("webhook refused from %s: %s", req->remote_addr, why);
+	snprintf(msg, sizeof(msg), "Webhook Error: %s", why);
+	api_respond_raw(req, 400, STRIPE_TEXT_CTYPE, msg, strlen(msg));
+	return NS_E_BAD_REQUEST;
+}
+
 /* The limiter keyed by user, after the guard (turn). */
 static enum ns_err
 limit_after_guard(struct api_req *req, const struct api_route *r)
@@ -402,8 +434,10 @@ api_guard_run(struct api_req *req, const struct api_route *r)
 	enum ns_err e = NS_OK;
 
 	memset(&req->auth, 0, sizeof(req->auth));
-	if (r->guard == API_GUARD_NONE || r->guard == API_GUARD_STRIPE)
-		return NS_OK;	/* the webhook checks its signature itself */
+	if (r->guard == API_GUARD_NONE)
+		return NS_OK;
+	if (r->guard == API_GUARD_STRIPE)
+		return stripe_guard(req, r);	/* needs no storage */
 	if (!req->app) {
 		ns_log_err("route %s %s: guard without storage", r->method, r->pattern);
 		return NS_E_INTERNAL;

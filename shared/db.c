@@ -12,12 +12,21 @@
 #define DB_OPT_MAX 64			/* "-c statement_timeout=N" */
 #define DB_NUM_MAX 16			/* an int as text */
 #define DB_REPLICA_RETRY_MS 5000	/* after a replica failure, use the primary this long */
+#define DB_SQLSTATE_NO_STMT "26000"	/* the server no longer knows a prepared name */
+
+/* Names prepared on one connection; emptied whenever the connection is (re)opened. Names
+ * are static strings from the callers, compared by content. */
+struct prepared {
+	const char *name[NS_DB_PREPARED_MAX];
+	int n;
+};
 
 struct ns_db {
 	char *url, *read_url;		/* read_url NULL when there is no replica */
 	char timeout_opt[DB_OPT_MAX];
 	char connect_timeout[DB_NUM_MAX];
 	PGconn *primary, *replica;
+	struct prepared prep_primary, prep_replica;	/* what each connection has prepared */
 	int in_tx;			/* between ns_db_begin and commit/rollback */
 	int down;			/* primary logged as unreachable */
 	int64_t replica_fail_ms;	/* monotonic time of the last replica failure */
@@ -138,23 +147,82 @@ map_sqlstate(const char *state)
 
 /* Execute on *conn (connecting first if needed). When the connection turns out to be broken
  * and retry is allowed, reset it once and run the statement again. */
+static int
+prepared_has(const struct prepared *p, const char *name)
+{
+	int i;
+
+	for (i = 0; i < p->n; i++)
+		if (strcmp(p->name[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+prepared_forget(struct prepared *p, const char *name)
+{
+	int i;
+
+	for (i = 0; i < p->n; i++)
+		if (strcmp(p->name[i], name) == 0) {
+			p->name[i] = p->name[--p->n];
+			return;
+		}
+}
+
+/* Execute name (prepared on this connection first if it is not yet) or, without a name or
+ * with the registry full, sql as an unnamed statement. The result as PQexecParams gives it. */
 static PGresult *
-run(struct ns_db *db, PGconn **conn, const char *url, int retry, const char *sql,
-    int nparams, const char *const *params, enum ns_err *err)
+exec_one(PGconn *conn, struct prepared *prep, const char *name, const char *sql,
+    int nparams, const char *const *params)
+{
+	PGresult *res;
+
+	if (name == NULL || (!prepared_has(prep, name) && prep->n >= NS_DB_PREPARED_MAX))
+		return PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	if (!prepared_has(prep, name)) {
+		res = PQprepare(conn, name, sql, nparams, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			return res;	/* the error, reported like an execution's */
+		PQclear(res);
+		prep->name[prep->n++] = name;
+	}
+	return PQexecPrepared(conn, name, nparams, params, NULL, NULL, 0);
+}
+
+static PGresult *
+run(struct ns_db *db, PGconn **conn, struct prepared *prep, const char *url, int retry,
+    const char *name, const char *sql, int nparams, const char *const *params,
+    enum ns_err *err)
 {
 	PGresult *res;
 	ExecStatusType st;
+	int reprepare = 1;
 
-	if (*conn == NULL && (*conn = open_conn(db, url)) == NULL) {
-		*err = NS_E_DB;
-		return NULL;
+	if (*conn == NULL) {
+		prep->n = 0;
+		if ((*conn = open_conn(db, url)) == NULL) {
+			*err = NS_E_DB;
+			return NULL;
+		}
 	}
 	for (;;) {
-		res = PQexecParams(*conn, sql, nparams, NULL, params, NULL, NULL, 0);
+		const char *state;
+
+		res = exec_one(*conn, prep, name, sql, nparams, params);
 		st = PQresultStatus(res);	/* PGRES_FATAL_ERROR for a NULL result */
 		if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
 			*err = NS_OK;
 			return res;
+		}
+		state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+		if (name != NULL && reprepare && state != NULL &&
+		    strcmp(state, DB_SQLSTATE_NO_STMT) == 0) {
+			/* the session lost the statement (DISCARD ALL, a pooler): once more */
+			PQclear(res);
+			prepared_forget(prep, name);
+			reprepare = 0;
+			continue;
 		}
 		if (PQstatus(*conn) != CONNECTION_BAD)
 			break;
@@ -165,6 +233,7 @@ run(struct ns_db *db, PGconn **conn, const char *url, int retry, const char *sql
 			return NULL;
 		}
 		retry = 0;
+		prep->n = 0;
 		PQreset(*conn);
 		if (PQstatus(*conn) != CONNECTION_OK) {
 			set_err(db, PQerrorMessage(*conn));
@@ -196,34 +265,49 @@ note_primary(struct ns_db *db, enum ns_err err)
 }
 
 PGresult *
-ns_db_exec(struct ns_db *db, const char *sql, int nparams, const char *const *params,
-    enum ns_err *err)
+ns_db_exec_prepared(struct ns_db *db, const char *name, const char *sql, int nparams,
+    const char *const *params, enum ns_err *err)
 {
-	PGresult *res = run(db, &db->primary, db->url, !db->in_tx, sql, nparams, params, err);
+	PGresult *res = run(db, &db->primary, &db->prep_primary, db->url, !db->in_tx, name, sql,
+	    nparams, params, err);
 
 	note_primary(db, *err);
 	return res;
 }
 
 PGresult *
-ns_db_read(struct ns_db *db, const char *sql, int nparams, const char *const *params,
+ns_db_exec(struct ns_db *db, const char *sql, int nparams, const char *const *params,
     enum ns_err *err)
 {
-	int64_t now = ns_clock_mono_ms();
+	return ns_db_exec_prepared(db, NULL, sql, nparams, params, err);
+}
 
+PGresult *
+ns_db_read_prepared(struct ns_db *db, const char *name, const char *sql, int nparams,
+    const char *const *params, enum ns_err *err)
+{
 	/* Inside a transaction the caller must see its own writes: stay on the primary. */
 	if (db->read_url != NULL && !db->in_tx &&
-	    (db->replica_fail_ms == 0 || now - db->replica_fail_ms >= DB_REPLICA_RETRY_MS)) {
-		PGresult *res = run(db, &db->replica, db->read_url, 1, sql, nparams, params, err);
+	    (db->replica_fail_ms == 0 ||
+	    ns_clock_mono_ms() - db->replica_fail_ms >= DB_REPLICA_RETRY_MS)) {
+		PGresult *res = run(db, &db->replica, &db->prep_replica, db->read_url, 1, name,
+		    sql, nparams, params, err);
 
 		if (*err != NS_E_DB) {
 			db->replica_fail_ms = 0;
 			return res;
 		}
 		ns_log_warn("db: replica unreachable, reading from the primary: %s", db->err);
-		db->replica_fail_ms = now;
+		db->replica_fail_ms = ns_clock_mono_ms();
 	}
-	return ns_db_exec(db, sql, nparams, params, err);
+	return ns_db_exec_prepared(db, name, sql, nparams, params, err);
+}
+
+PGresult *
+ns_db_read(struct ns_db *db, const char *sql, int nparams, const char *const *params,
+    enum ns_err *err)
+{
+	return ns_db_read_prepared(db, NULL, sql, nparams, params, err);
 }
 
 enum ns_err

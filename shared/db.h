@@ -26,6 +26,15 @@ PGresult *ns_db_exec(struct ns_db *db, const char *sql, int nparams,
 PGresult *ns_db_read(struct ns_db *db, const char *sql, int nparams,
     const char *const *params, enum ns_err *err);
 
+/* The same two as named prepared statements, for hot queries: planned once per connection
+ * (prepared on first use, and again after a reconnect), then only executed. name is a
+ * static string unique per sql text (at most NS_DB_PREPARED_MAX names per process). */
+#define NS_DB_PREPARED_MAX 32
+PGresult *ns_db_exec_prepared(struct ns_db *db, const char *name, const char *sql,
+    int nparams, const char *const *params, enum ns_err *err);
+PGresult *ns_db_read_prepared(struct ns_db *db, const char *name, const char *sql,
+    int nparams, const char *const *params, enum ns_err *err);
+
 enum ns_err ns_db_begin(struct ns_db *db);
 enum ns_err ns_db_commit(struct ns_db *db);
 void ns_db_rollback(struct ns_db *db);

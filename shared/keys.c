@@ -47,3 +47,11 @@ ns_keys_reel(char buf[NS_KEY_MAX], const char *user_id, const char *cursor)
 		return NULL;
 	return build(buf, "ns:reel:", mid, NULL);
 }
+
+char *ns_keys_invite(char buf[NS_KEY_MAX], const char *id) { return build(buf, NS_KEYP_INVITE, id, NULL); }
+char *ns_keys_invites_from(char buf[NS_KEY_MAX], const char *id) { return build(buf, NS_KEYP_INVITES_FROM, id, NULL); }
+char *ns_keys_invites_to(char buf[NS_KEY_MAX], const char *id) { return build(buf, NS_KEYP_INVITES_TO, id, NULL); }
+char *ns_keys_room(char buf[NS_KEY_MAX], const char *id) { return build(buf, NS_KEYP_ROOM, id, NULL); }
+char *ns_keys_room_sockets(char buf[NS_KEY_MAX], const char *id) { return build(buf, NS_KEYP_ROOM, id, ":socks"); }
+char *ns_keys_room_messages(char buf[NS_KEY_MAX], const char *id) { return build(buf, NS_KEYP_ROOM, id, ":msgs"); }
+char *ns_keys_user_room(char buf[NS_KEY_MAX], const char *id) { return build(buf, NS_KEYP_USER_ROOM, id, NULL); }

@@ -39,4 +39,33 @@ char *ns_keys_cache(char buf[NS_KEY_MAX], const char *kind, const char *id);
 char *ns_keys_queue_view(char buf[NS_KEY_MAX], const char *user_id);	/* last /room/queue page */
 char *ns_keys_reel(char buf[NS_KEY_MAX], const char *user_id, const char *cursor); /* seen-set */
 
+/* Calls (contract §3.6-§3.9). The gateways' Lua scripts derive these keys from the prefixes. */
+#define NS_KEYP_SOCKET		"ns:sock:"
+#define NS_KEYP_USER_SOCKETS	"ns:usocks:"
+#define NS_KEYP_PRESENCE	"ns:presence:"
+#define NS_KEYP_GATEWAY		"ns:gw:"
+#define NS_KEYP_INVITE		"ns:inv:"	/* hash per invite */
+#define NS_KEYP_INVITES_FROM	"ns:inv:from:"	/* set of the caller's pending inviteIds */
+#define NS_KEYP_INVITES_TO	"ns:inv:to:"	/* set of the callee's pending inviteIds */
+#define NS_KEYP_ROOM		"ns:room:"	/* hash per room; + ":socks" set, + ":msgs" list */
+#define NS_KEYP_USER_ROOM	"ns:uroom:"	/* string: the user's active roomId */
+#define NS_KEY_SCHED_INVITES	"ns:sched:inv"	/* zset inviteId → expiry due ms */
+#define NS_KEY_SCHED_ROOMS	"ns:sched:room"	/* zset roomId → call deadline ms */
+#define NS_KEY_SCHED_GRACE	"ns:sched:grace" /* zset userId → grace deadline ms */
+
+char *ns_keys_invite(char buf[NS_KEY_MAX], const char *invite_id);
+char *ns_keys_invites_from(char buf[NS_KEY_MAX], const char *user_id);
+char *ns_keys_invites_to(char buf[NS_KEY_MAX], const char *user_id);
+char *ns_keys_room(char buf[NS_KEY_MAX], const char *room_id);
+char *ns_keys_room_sockets(char buf[NS_KEY_MAX], const char *room_id);
+char *ns_keys_room_messages(char buf[NS_KEY_MAX], const char *room_id);
+char *ns_keys_user_room(char buf[NS_KEY_MAX], const char *user_id);
+
+/* Query-cache invalidation (fcgi/cache.c): the entry is overwritten, not deleted, with
+ * NS_CACHE_TOMBSTONE + a unique suffix for NS_CACHE_TOMBSTONE_TTL_S, so a reader that missed
+ * before the write cannot fill the old row back. Any process writing a users row does
+ * `SET ns_keys_cache("u", userId) "~<uuid>" EX NS_CACHE_TOMBSTONE_TTL_S`. */
+#define NS_CACHE_TOMBSTONE	"~"
+#define NS_CACHE_TOMBSTONE_TTL_S 3600
+
 #endif

@@ -42,9 +42,25 @@ struct ns_config {
 	int sockets_per_user;			/* SOCKETS_PER_USER */
 	int send_queue_max;			/* SEND_QUEUE_MAX bytes per socket */
 	char trusted_proxies[NS_CFG_STR_MAX];	/* TRUSTED_PROXIES, CIDRs whose X-Real-IP is used */
+	/* calls (contract §3.6-§3.9, §4.1) */
+	int invite_window_ms;			/* INVITE_WINDOW_MS: response window, ttlMs of call:notify */
+	int invite_extend_ms;			/* INVITE_EXTEND_MS: one call:extend-wait */
+	int invite_cap_ms;			/* INVITE_CAP_MS: expiry never later than createdAt + this */
+	int invite_tolerance_ms;		/* INVITE_TOLERANCE_MS: expiry acted on this late */
+	int call_grace_s;			/* CALL_GRACE_S: server deadline after agreedSeconds */
+	int call_seconds_min;			/* CALL_SECONDS_MIN: 60 (fixed); lower only in tests */
+	int call_save_min_s;			/* CALL_SAVE_MIN_S: history and metrics from this length */
+	int call_complete_min_s;		/* CALL_COMPLETE_MIN_S: a completion from this length */
+	int qr_unlock_completions;		/* QR_UNLOCK_COMPLETIONS */
+	int cooldown_long_s;			/* COOLDOWN_LONG_S: decline, call end */
+	int cooldown_short_s;			/* COOLDOWN_SHORT_S: rescind, caller gone */
+	int disconnect_grace_ms;		/* DISCONNECT_GRACE_MS: transport loss → full cleanup */
+	int sched_tick_ms;			/* SCHED_TICK_MS: timed actions are claimed this often */
 	/* third parties */
 	char turn_secret[256];			/* TURN_SECRET */
 	char turn_urls[NS_CFG_STR_MAX];		/* TURN_URLS, comma separated */
+	char stun_urls[NS_CFG_STR_MAX];		/* STUN_URLS, comma separated */
+	int turn_ttl_s;				/* TURN_TTL_S: lifetime of TURN credentials */
 	char stripe_secret_key[256];		/* STRIPE_SECRET_KEY */
 	char stripe_webhook_secret[256];	/* STRIPE_WEBHOOK_SECRET */
 	char stripe_api_base[NS_CFG_STR_MAX];	/* STRIPE_API_BASE */

@@ -8,18 +8,23 @@ INTEGRATION_TESTS = \
 	tests/integration/media.sh \
 	tests/integration/room_lists.sh \
 	tests/integration/auth_user.sh \
+	tests/integration/referral.sh tests/integration/reports.sh tests/integration/admin.sh \
+	tests/integration/payments.sh tests/integration/turn.sh \
 	tests/integration/service_routes.sh \
 	tests/integration/gateway.sh \
 	tests/integration/realtime.sh \
+	tests/integration/calls.sh \
 	tests/integration/cgi_mode.sh \
 	tests/integration/supervisor.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/lib.sh \
+	tests/integration/stripe_standin.js \
 	tests/integration/node/package.json \
 	tests/integration/node/package-lock.json \
 	tests/integration/node/gateway_check.js \
 	tests/integration/node/realtime_check.js \
+	tests/integration/node/calls_check.js \
 	tests/fuzz/run.sh \
 	tests/fuzz/corpus
 

@@ -7,7 +7,9 @@
  *            {"type":"user:banned","userId":…}            → auth:banned, then DISCONNECT
  *            {"type":"referral:notification","userId":…,"notification":{…}}
  *                                                     → the user's current socket, if it is here
- * ns:gw:<id> {"type":"socket:disconnect","socketId":…}   → DISCONNECT (per-user cap) */
+ * ns:gw:<id> {"type":"socket:disconnect","socketId":…}   → DISCONNECT (per-user cap)
+ *            {"type":"emit","socketId":…,"event":…,"data":…} → that event to that socket
+ *                                                     (call and room events, gwlua.h) */
 #include "config.h"
 
 #include <stdlib.h>
@@ -26,6 +28,21 @@
 
 /* The only events a broadcast may carry: clients never see anything else from the bus. */
 static const char *const broadcast_events[] = { "presence:update", "queue:update", NULL };
+/* The events the call scripts address to one socket. */
+static const char *const socket_events[] = {
+	"call:notify", "call:declined", "call:rescinded", "call:wait-extended", "call:start",
+	"rtc:offer", "rtc:answer", "rtc:ice", "room:chat", "room:socialShared", "qr:unlocked",
+	"metrics:update", "session:finalized", "peer:disconnected", NULL
+};
+
+static int
+listed(const char *const *list, const char *name)
+{
+	for (; *list; list++)
+		if (strcmp(*list, name) == 0)
+			return 1;
+	return 0;
+}
 
 struct walk {
 	struct gw *g;
@@ -55,14 +72,10 @@ broadcast(struct gw *g, json_object *o)
 	const char *event = ns_json_get_str(o, "event");
 	json_object *data = ns_json_get_obj(o, "data");
 	struct walk w = { .g = g };
-	const char *const *e;
 	char *pkt;
 
-	if (!event || !data)
-		return;
-	for (e = broadcast_events; *e && strcmp(*e, event) != 0; e++)
-		;
-	if (!*e || !(pkt = sio_encode_event(event, data, &w.len)))
+	if (!event || !data || !listed(broadcast_events, event) ||
+	    !(pkt = sio_encode_event(event, data, &w.len)))
 		return;
 	w.pkt = pkt;
 	lws_dll2_foreach_safe(&g->conns, &w, deliver_one);
@@ -222,11 +235,18 @@ own(struct gw *g, json_object *o)
 {
 	const char *type = ns_json_get_str(o, "type");
 	const char *sid = ns_json_get_str(o, "socketId");
+	const char *event = ns_json_get_str(o, "event");
+	json_object *data = NULL;
 	struct conn *c;
 
-	if (type && sid && strcmp(type, "socket:disconnect") == 0 && (c = conn_find(g, sid))) {
+	if (!type || !sid || !(c = conn_find(g, sid)))
+		return;
+	if (strcmp(type, "socket:disconnect") == 0) {
 		ns_log_debug("gateway: %s: disconnected (socket cap of its user)", c->sid);
 		conn_disconnect(g, c);
+	} else if (strcmp(type, "emit") == 0 && c->authed && event && listed(socket_events, event)) {
+		json_object_object_get_ex(o, "data", &data);
+		conn_emit(g, c, event, data);
 	}
 }
 

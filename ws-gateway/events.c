@@ -1,47 +1,20 @@
-/* events: client → server event dispatch. Handlers are added here by the domain files. */
+/* events: client → server event dispatch; the handlers live in their domain files. */
 #include "config.h"
 
 #include <string.h>
 
-#include "json.h"
 #include "log.h"
 #include "auth.h"
 #include "conn.h"
 #include "events.h"
+#include "invite.h"
 #include "live.h"
+#include "room.h"
 
 struct handler {
 	const char *name;
 	void (*fn)(struct gw *g, struct conn *c, json_object *payload);
 };
-
-/* Answer an event that needs authentication (the two listed errors of §3.3). */
-static void
-error_reply(struct gw *g, struct conn *c, const char *message)
-{
-	json_object *o = ns_json_obj();
-
-	ns_json_set_str(o, "message", message);
-	conn_emit(g, c, "error", o);
-	json_object_put(o);
-}
-
-static void
-on_call_invite(struct gw *g, struct conn *c, json_object *payload)
-{
-	(void)payload;
-	if (!c->authed)
-		error_reply(g, c, "Please wait for authentication to complete");
-	/* invites: not in this phase */
-}
-
-static void
-on_room_join(struct gw *g, struct conn *c, json_object *payload)
-{
-	(void)payload;
-	/* No rooms are kept yet, so every authenticated room:join names an unknown room. */
-	error_reply(g, c, c->authed ? "Room not found" : "Not authenticated");
-}
 
 static const struct handler handlers[] = {
 	{ "auth", auth_event },
@@ -49,9 +22,19 @@ static const struct handler handlers[] = {
 	{ "presence:leave", live_presence_leave },
 	{ "queue:join", live_queue_join },
 	{ "queue:leave", live_queue_leave },
-	{ "call:invite", on_call_invite },
-	{ "room:join", on_room_join },
-	{ NULL, NULL }	/* the call and room handlers go above */
+	{ "call:invite", invite_call },
+	{ "call:accept", invite_accept },
+	{ "call:decline", invite_decline },
+	{ "call:rescind", invite_rescind },
+	{ "call:extend-wait", invite_extend },
+	{ "room:join", room_join },
+	{ "rtc:offer", room_offer },
+	{ "rtc:answer", room_answer },
+	{ "rtc:ice", room_ice },
+	{ "room:chat", room_chat },
+	{ "room:giveSocial", room_give_social },
+	{ "call:end", room_end },
+	{ NULL, NULL }
 };
 
 void

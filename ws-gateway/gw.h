@@ -16,11 +16,13 @@ struct gw {
 	struct lws_context *ctx;
 	struct lws_vhost *vh;
 	struct bus *bus;
-	struct pg *pg;			/* session lookups */
+	struct pg *pg;			/* session lookups, call-end writes */
 	char id[GW_ID_MAX];		/* cfg gateway_id, or random */
 	int64_t started_at;		/* wall-clock ms */
 	lws_dll2_owner_t conns;		/* every open WebSocket (struct conn) */
-	lws_dll2_owner_t graces;	/* pending disconnect-grace checks (live.c) */
+	lws_dll2_owner_t jobs;		/* PostgreSQL writes waiting or retrying (callend.c) */
+	lws_sorted_usec_list_t sched;	/* claims of due timed actions (sched.c) */
+	int sched_busy;			/* a claim is in flight */
 	lws_sorted_usec_list_t sweep;	/* heartbeat and handshake deadlines */
 	int sweep_ms;
 	int draining;			/* shutting down: refuse new connections */

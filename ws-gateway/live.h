@@ -6,7 +6,6 @@
 #define NS_LIVE_H
 #include <json-c/json.h>
 
-#define LIVE_GRACE_MS 5000		/* transport loss → full cleanup if no socket came back */
 #define LIVE_DEBOUNCE_MS "2000"		/* presence:join broadcast, per user across gateways */
 
 struct gw;
@@ -18,10 +17,9 @@ struct conn;
 void live_register(struct gw *g, struct conn *c, const char *old_token);
 /* c (authenticated) is closing: remove its registration; then an explicit disconnect cleans
  * the user up at once when no other socket is left, a transport loss makes the user
- * unavailable at once and cleans up after LIVE_GRACE_MS unless a socket came back. */
+ * unavailable at once and schedules the grace check (sched.c: full cleanup after
+ * disconnect_grace_ms unless a socket came back, run by whichever gateway claims it). */
 void live_unregister(struct gw *g, struct conn *c);
-/* Shutdown: run every pending grace check now (nobody else will), free the timers. */
-void live_shutdown(struct gw *g);
 
 /* Event handlers (§3.3); unauthenticated sockets are ignored. */
 void live_presence_join(struct gw *g, struct conn *c, json_object *payload);

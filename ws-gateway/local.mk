@@ -10,6 +10,11 @@ ws_gateway_napalmsky_gateway_SOURCES = \
 	ws-gateway/live.c ws-gateway/live.h \
 	ws-gateway/ctl.c ws-gateway/ctl.h \
 	ws-gateway/events.c ws-gateway/events.h \
+	ws-gateway/gwlua.c ws-gateway/gwlua.h \
+	ws-gateway/invite.c ws-gateway/invite.h \
+	ws-gateway/room.c ws-gateway/room.h \
+	ws-gateway/callend.c ws-gateway/callend.h \
+	ws-gateway/sched.c ws-gateway/sched.h \
 	ws-gateway/eio.c ws-gateway/eio.h \
 	ws-gateway/sio.c ws-gateway/sio.h
 ws_gateway_napalmsky_gateway_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(SHARED_CFLAGS)

@@ -14,12 +14,13 @@
 #include "log.h"
 #include "rand.h"
 #include "bus.h"
+#include "callend.h"
 #include "conn.h"
 #include "ctl.h"
 #include "gw.h"
 #include "http.h"
-#include "live.h"
 #include "pg.h"
+#include "sched.h"
 
 #define GW_RX_BUFFER 1024	/* lws per-socket receive buffer; longer messages reassemble */
 #define GW_TX_PACKET 65536	/* largest single send(); lws buffers any remainder */
@@ -129,8 +130,9 @@ usage(FILE *out)
 	fprintf(out, "usage: napalmsky-gateway [--config FILE] [--check-config] [--version]\n");
 }
 
-/* Close every socket with "going away" and let their Redis cleanup go out, run the pending
- * grace checks (no one else will), then let Redis finish; all within GW_DRAIN_MS. */
+/* Close every socket with "going away" and let their Redis cleanup go out (their grace checks
+ * are in Redis, claimed by the other gateways or by this one after a restart), then let
+ * Redis finish; all within GW_DRAIN_MS. */
 static void
 drain(struct gw *g)
 {
@@ -139,13 +141,13 @@ drain(struct gw *g)
 
 	g->draining = 1;
 	lws_sul_cancel(&g->sweep);
+	sched_stop(g);
 	for (d = lws_dll2_get_head(&g->conns); d; d = d->next)
 		conn_close(lws_container_of(d, struct conn, list), LWS_CLOSE_STATUS_GOINGAWAY,
 		    "server shutting down");
 	while (ns_clock_mono_ms() < deadline - GW_DRAIN_MS / 2 && g->conns.count > 0)
 		if (lws_service(g->ctx, 0) < 0)
 			break;
-	live_shutdown(g);
 	if (g->bus)
 		bus_stop(g->bus);
 	while (ns_clock_mono_ms() < deadline &&
@@ -255,6 +257,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	lws_sul_schedule(g.ctx, 0, &g.sweep, sweep, g.sweep_ms * LWS_US_PER_MS);
+	sched_start(&g);
 	ns_log_info("gateway %s listening on %s:%d%s", g.id, cfg.gateway_host, cfg.gateway_port,
 	    cfg.gateway_path);
 
@@ -264,6 +267,7 @@ main(int argc, char **argv)
 
 	ns_log_info("gateway %s: stopping (%u sockets)", g.id, (unsigned)g.conns.count);
 	drain(&g);
+	callend_shutdown(&g);
 	pg_free(g.pg);		/* before the context: both detach their wsis */
 	bus_free(g.bus);
 	signal_ctx = NULL;
