@@ -46,11 +46,6 @@
 /* ---- helpers ------------------------------------------------------------------------- */
 
 /* A column as text, NULL for SQL NULL. */
-static const char *
-col(const PGresult *res, int row, int c)
-{
-	return PQgetisnull(res, row, c) ? NULL : PQgetvalue(res, row, c);
-}
 
 /* Run one statement; NULL with *err set on failure (the caller rolls back). */
 static PGresult *
@@ -207,8 +202,8 @@ insert_notification(struct api_req *req, const PGresult *ref, const char *id,
 	    "INSERT INTO referral_notifications (id, for_user_id, referred_user_id, referred_name, "
 	    "introduced_by, introduced_by_name) VALUES ($1, $2, $3, $4, $5, $6) "
 	    "RETURNING (extract(epoch FROM \"timestamp\") * 1000)::bigint";
-	const char *p[] = { id, col(ref, 0, REF_TARGET), user_id, name, col(ref, 0, REF_BY),
-	    col(ref, 0, REF_BY_NAME) };
+	const char *p[] = { id, ns_db_col(ref, 0, REF_TARGET), user_id, name, ns_db_col(ref, 0, REF_BY),
+	    ns_db_col(ref, 0, REF_BY_NAME) };
 	enum ns_err e = NS_OK;
 	PGresult *res = exec(req, sql, 6, p, &e);
 
@@ -237,11 +232,11 @@ notification_json(const PGresult *ref, const char *id, const char *user_id, cons
 	json_object *n = ns_json_obj();
 
 	ns_json_set_str(n, "id", id);
-	ns_json_set_str(n, "forUserId", col(ref, 0, REF_TARGET));
+	ns_json_set_str(n, "forUserId", ns_db_col(ref, 0, REF_TARGET));
 	ns_json_set_str(n, "referredUserId", user_id);
 	ns_json_set_str(n, "referredName", name);
-	ns_json_set_str(n, "introducedBy", col(ref, 0, REF_BY));
-	ns_json_set_str(n, "introducedByName", col(ref, 0, REF_BY_NAME));
+	ns_json_set_str(n, "introducedBy", ns_db_col(ref, 0, REF_BY));
+	ns_json_set_str(n, "introducedByName", ns_db_col(ref, 0, REF_BY_NAME));
 	ns_json_set_int(n, "timestamp", ts);
 	ns_json_set_bool(n, "read", 0);
 	return n;
@@ -252,11 +247,11 @@ target_json(const PGresult *ref)
 {
 	json_object *t = ns_json_obj();
 
-	ns_json_set_str(t, "userId", col(ref, 0, REF_TARGET));
-	ns_json_set_str(t, "name", col(ref, 0, REF_NAME));
-	ns_json_set_str(t, "gender", col(ref, 0, REF_GENDER));
-	ns_json_set_str(t, "selfieUrl", col(ref, 0, REF_SELFIE));
-	ns_json_set_str(t, "videoUrl", col(ref, 0, REF_VIDEO));
+	ns_json_set_str(t, "userId", ns_db_col(ref, 0, REF_TARGET));
+	ns_json_set_str(t, "name", ns_db_col(ref, 0, REF_NAME));
+	ns_json_set_str(t, "gender", ns_db_col(ref, 0, REF_GENDER));
+	ns_json_set_str(t, "selfieUrl", ns_db_col(ref, 0, REF_SELFIE));
+	ns_json_set_str(t, "videoUrl", ns_db_col(ref, 0, REF_VIDEO));
 	return t;
 }
 
@@ -298,8 +293,8 @@ api_auth_guest(struct api_req *req)
 	}
 	{
 		const char *p[] = { user_id, name, gender, invite ? "qr_grace_period" : "unpaid",
-		    invite, referred ? col(ref, 0, REF_TARGET) : NULL,
-		    referred ? col(ref, 0, REF_BY) : NULL, referred ? refcode : NULL };
+		    invite, referred ? ns_db_col(ref, 0, REF_TARGET) : NULL,
+		    referred ? ns_db_col(ref, 0, REF_BY) : NULL, referred ? refcode : NULL };
 
 		if ((e = exec_only(req, sql_user, 8, p)) != NS_OK)
 			goto fail;
@@ -321,16 +316,16 @@ api_auth_guest(struct api_req *req)
 
 	if (referred) {
 		/* the target's gateway, if it holds a socket of theirs, delivers it live */
-		(void)api_ctl_referral(req->app, col(ref, 0, REF_TARGET), name,
+		(void)api_ctl_referral(req->app, ns_db_col(ref, 0, REF_TARGET), name,
 		    notification_json(ref, note_id, user_id, name, note_ts));
-		online = target_online(req, col(ref, 0, REF_TARGET));
+		online = target_online(req, ns_db_col(ref, 0, REF_TARGET));
 	}
 	body = ns_json_obj();
 	ns_json_set_str(body, "userId", user_id);
 	ns_json_set_str(body, "sessionToken", token);
 	ns_json_set_str(body, "accountType", "guest");
 	ns_json_set_bool(body, "wasReferred", referred);
-	ns_json_set_str(body, "introducedTo", referred ? col(ref, 0, REF_NAME) : NULL);
+	ns_json_set_str(body, "introducedTo", referred ? ns_db_col(ref, 0, REF_NAME) : NULL);
 	ns_json_set(body, "targetUser", referred ? target_json(ref) : NULL);
 	ns_json_set_bool(body, "targetOnline", online);
 	ns_json_set_str(body, "referralCode", referred ? refcode : NULL);
@@ -582,15 +577,15 @@ api_auth_login(struct api_req *req)
 		return NS_E_UNAUTHORIZED;
 	}
 	/* bcrypt reads C strings: a password holding NUL never matches */
-	if (col(res, 0, LU_HASH) == NULL || memchr(password, '\0', plen) != NULL ||
-	    !ns_passwd_verify(password, col(res, 0, LU_HASH))) {
+	if (ns_db_col(res, 0, LU_HASH) == NULL || memchr(password, '\0', plen) != NULL ||
+	    !ns_passwd_verify(password, ns_db_col(res, 0, LU_HASH))) {
 		PQclear(res);
 		api_respond_error(req, NS_E_UNAUTHORIZED, MSG_LOGIN_BAD);
 		return NS_E_UNAUTHORIZED;
 	}
 	ban = PQgetvalue(res, 0, LU_BAN);
 	if (strcmp(ban, "temporary") == 0 || strcmp(ban, "permanent") == 0) {
-		respond_banned(req, ban, col(res, 0, LU_REVIEW));
+		respond_banned(req, ban, ns_db_col(res, 0, LU_REVIEW));
 		PQclear(res);
 		return NS_E_FORBIDDEN;
 	}
@@ -609,10 +604,10 @@ api_auth_login(struct api_req *req)
 	ns_json_set_int(body, "invalidatedCount", PQntuples(old));
 	ns_json_set_str(body, "accountType", "permanent");
 	user = ns_json_obj();
-	ns_json_set_str(user, "name", col(res, 0, LU_NAME));
-	ns_json_set_str(user, "email", col(res, 0, LU_EMAIL));
-	ns_json_set_str(user, "selfieUrl", col(res, 0, LU_SELFIE));
-	ns_json_set_str(user, "videoUrl", col(res, 0, LU_VIDEO));
+	ns_json_set_str(user, "name", ns_db_col(res, 0, LU_NAME));
+	ns_json_set_str(user, "email", ns_db_col(res, 0, LU_EMAIL));
+	ns_json_set_str(user, "selfieUrl", ns_db_col(res, 0, LU_SELFIE));
+	ns_json_set_str(user, "videoUrl", ns_db_col(res, 0, LU_VIDEO));
 	ns_json_set(body, "user", user);
 	PQclear(old);
 	PQclear(res);

@@ -42,23 +42,8 @@
 
 /* ---- helpers ----------------------------------------------------------------------------- */
 
-static const char *
-col(const PGresult *res, int row, int c)
-{
-	return PQgetisnull(res, row, c) ? NULL : PQgetvalue(res, row, c);
-}
 
-static int64_t
-col_int(const PGresult *res, int row, int c)
-{
-	return strtoll(PQgetvalue(res, row, c), NULL, 10);
-}
 
-static int
-col_bool(const PGresult *res, int row, int c)
-{
-	return !PQgetisnull(res, row, c) && PQgetvalue(res, row, c)[0] == 't';
-}
 
 /* A nullable bigint column as a JSON number or null. */
 static void
@@ -67,7 +52,7 @@ set_opt_int(json_object *o, const char *key, const PGresult *res, int row, int c
 	if (PQgetisnull(res, row, c))
 		ns_json_set_null(o, key);
 	else
-		ns_json_set_int(o, key, col_int(res, row, c));
+		ns_json_set_int(o, key, ns_db_col_int(res, row, c));
 }
 
 /* Run a statement whose result is not needed. */
@@ -461,9 +446,9 @@ api_payment_validate_code(struct api_req *req)
 		return e;
 	if (PQntuples(res) == 0)
 		e = NS_E_NOT_FOUND;
-	else if (!col_bool(res, 0, 2))
+	else if (!ns_db_col_bool(res, 0, 2))
 		e = NS_E_FORBIDDEN;
-	else if (strcmp(PQgetvalue(res, 0, 0), "user") == 0 && col_int(res, 0, 1) <= 0)
+	else if (strcmp(PQgetvalue(res, 0, 0), "user") == 0 && ns_db_col_int(res, 0, 1) <= 0)
 		e = NS_E_CONFLICT;	/* fully used: answered as 403 below */
 	if (e != NS_OK) {
 		PQclear(res);
@@ -478,8 +463,8 @@ api_payment_validate_code(struct api_req *req)
 	body = ns_json_obj();
 	ns_json_set_bool(body, "valid", 1);
 	ns_json_set_str(body, "type", PQgetvalue(res, 0, 0));
-	ns_json_set_int(body, "usesRemaining", col_int(res, 0, 1));
-	ns_json_set_str(body, "createdBy", col(res, 0, 3));
+	ns_json_set_int(body, "usesRemaining", ns_db_col_int(res, 0, 1));
+	ns_json_set_str(body, "createdBy", ns_db_col(res, 0, 3));
 	PQclear(res);
 	api_respond_json(req, 200, body);
 	return NS_OK;
@@ -518,23 +503,23 @@ api_payment_status(struct api_req *req)
 	}
 	has_code = !PQgetisnull(res, 0, ST_CODE);
 	body = ns_json_obj();
-	ns_json_set_str(body, "paidStatus", col(res, 0, ST_PAID) ? col(res, 0, ST_PAID) : "unpaid");
+	ns_json_set_str(body, "paidStatus", ns_db_col(res, 0, ST_PAID) ? ns_db_col(res, 0, ST_PAID) : "unpaid");
 	set_opt_int(body, "paidAt", res, 0, ST_PAID_AT);
-	ns_json_set_str(body, "myInviteCode", col(res, 0, ST_MY_CODE));
+	ns_json_set_str(body, "myInviteCode", ns_db_col(res, 0, ST_MY_CODE));
 	ns_json_set_int(body, "inviteCodeUsesRemaining",
-	    has_code ? col_int(res, 0, ST_CODE_USES) : 0);
+	    has_code ? ns_db_col_int(res, 0, ST_CODE_USES) : 0);
 	if (has_code) {
 		info = ns_json_obj();
-		ns_json_set_str(info, "code", col(res, 0, ST_CODE));
-		ns_json_set_int(info, "usesRemaining", col_int(res, 0, ST_CODE_USES));
-		ns_json_set_int(info, "maxUses", col_int(res, 0, ST_CODE_MAX));
-		ns_json_set_int(info, "totalUsed", col_int(res, 0, ST_CODE_USED));
-		ns_json_set_str(info, "type", col(res, 0, ST_CODE_TYPE));
+		ns_json_set_str(info, "code", ns_db_col(res, 0, ST_CODE));
+		ns_json_set_int(info, "usesRemaining", ns_db_col_int(res, 0, ST_CODE_USES));
+		ns_json_set_int(info, "maxUses", ns_db_col_int(res, 0, ST_CODE_MAX));
+		ns_json_set_int(info, "totalUsed", ns_db_col_int(res, 0, ST_CODE_USED));
+		ns_json_set_str(info, "type", ns_db_col(res, 0, ST_CODE_TYPE));
 	}
 	ns_json_set(body, "myCodeInfo", info);
-	ns_json_set_str(body, "inviteCodeUsed", col(res, 0, ST_USED));
-	ns_json_set_bool(body, "qrUnlocked", col_bool(res, 0, ST_QR));
-	ns_json_set_int(body, "successfulSessions", col_int(res, 0, ST_SESSIONS));
+	ns_json_set_str(body, "inviteCodeUsed", ns_db_col(res, 0, ST_USED));
+	ns_json_set_bool(body, "qrUnlocked", ns_db_col_bool(res, 0, ST_QR));
+	ns_json_set_int(body, "successfulSessions", ns_db_col_int(res, 0, ST_SESSIONS));
 	set_opt_int(body, "qrUnlockedAt", res, 0, ST_QR_AT);
 	PQclear(res);
 	api_respond_json(req, 200, body);
@@ -643,19 +628,19 @@ api_payment_admin_codes(struct api_req *req)
 	for (i = 0; i < n; i++) {
 		json_object *c = ns_json_obj();
 
-		ns_json_set_str(c, "code", col(res, i, AC_CODE));
-		ns_json_set_str(c, "type", col(res, i, AC_TYPE));
-		ns_json_set_str(c, "createdBy", col(res, i, AC_BY));
-		ns_json_set_int(c, "createdAt", col_int(res, i, AC_AT));
-		ns_json_set_int(c, "maxUses", col_int(res, i, AC_MAX));
-		ns_json_set_int(c, "usesRemaining", col_int(res, i, AC_USES));
-		ns_json_set_int(c, "totalUsed", col_int(res, i, AC_USED));
-		ns_json_set_bool(c, "isActive", col_bool(res, i, AC_ACTIVE));
+		ns_json_set_str(c, "code", ns_db_col(res, i, AC_CODE));
+		ns_json_set_str(c, "type", ns_db_col(res, i, AC_TYPE));
+		ns_json_set_str(c, "createdBy", ns_db_col(res, i, AC_BY));
+		ns_json_set_int(c, "createdAt", ns_db_col_int(res, i, AC_AT));
+		ns_json_set_int(c, "maxUses", ns_db_col_int(res, i, AC_MAX));
+		ns_json_set_int(c, "usesRemaining", ns_db_col_int(res, i, AC_USES));
+		ns_json_set_int(c, "totalUsed", ns_db_col_int(res, i, AC_USED));
+		ns_json_set_bool(c, "isActive", ns_db_col_bool(res, i, AC_ACTIVE));
 		json_object_array_add(list, c);
 	}
 	body = ns_json_obj();
 	ns_json_set(body, "codes", list);
-	ns_json_set_int(body, "total", n ? col_int(res, 0, AC_TOTAL) : 0);
+	ns_json_set_int(body, "total", n ? ns_db_col_int(res, 0, AC_TOTAL) : 0);
 	PQclear(res);
 	api_respond_json(req, 200, body);
 	return NS_OK;

@@ -31,23 +31,8 @@
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
-static const char *
-col(const PGresult *res, int row, int c)
-{
-	return PQgetisnull(res, row, c) ? NULL : PQgetvalue(res, row, c);
-}
 
-static int64_t
-col_int(const PGresult *res, int row, int c)
-{
-	return PQgetisnull(res, row, c) ? 0 : strtoll(PQgetvalue(res, row, c), NULL, 10);
-}
 
-static int
-col_bool(const PGresult *res, int row, int c)
-{
-	return !PQgetisnull(res, row, c) && strcmp(PQgetvalue(res, row, c), "t") == 0;
-}
 
 static enum ns_err
 respond_msg(struct api_req *req, enum ns_err e, const char *msg)
@@ -87,11 +72,11 @@ card_json(const PGresult *res, int row, int c)
 {
 	json_object *t = ns_json_obj();
 
-	ns_json_set_str(t, "userId", col(res, row, c));
-	ns_json_set_str(t, "name", col(res, row, c + 1));
-	ns_json_set_str(t, "gender", col(res, row, c + 2));
-	ns_json_set_str(t, "selfieUrl", col(res, row, c + 3));
-	ns_json_set_str(t, "videoUrl", col(res, row, c + 4));
+	ns_json_set_str(t, "userId", ns_db_col(res, row, c));
+	ns_json_set_str(t, "name", ns_db_col(res, row, c + 1));
+	ns_json_set_str(t, "gender", ns_db_col(res, row, c + 2));
+	ns_json_set_str(t, "selfieUrl", ns_db_col(res, row, c + 3));
+	ns_json_set_str(t, "videoUrl", ns_db_col(res, row, c + 4));
 	return t;
 }
 
@@ -205,8 +190,8 @@ api_referral_info(struct api_req *req)
 		return respond_msg(req, NS_E_NOT_FOUND, "Invalid or expired referral code");
 	}
 	body = ns_json_obj();
-	ns_json_set_str(body, "targetUserName", col(res, 0, CODE_TARGET_NAME));
-	ns_json_set_str(body, "introducedBy", col(res, 0, CODE_BY_NAME));
+	ns_json_set_str(body, "targetUserName", ns_db_col(res, 0, CODE_TARGET_NAME));
+	ns_json_set_str(body, "introducedBy", ns_db_col(res, 0, CODE_BY_NAME));
 	ns_json_set(body, "targetUser", card_json(res, 0, CODE_CARD));
 	PQclear(res);
 	respond_ok(req, body, 0);
@@ -246,16 +231,16 @@ api_referral_target_status(struct api_req *req)
 
 	if ((e = find_target(req, api_req_param(req, "code"), NULL, &res)) != NS_OK)
 		return e;
-	presence(req, col(res, 0, CODE_CARD), &online, &available);
+	presence(req, ns_db_col(res, 0, CODE_CARD), &online, &available);
 	body = ns_json_obj();
-	ns_json_set_str(body, "targetUserId", col(res, 0, CODE_CARD));
-	ns_json_set_str(body, "targetName", col(res, 0, CODE_CARD + 1));
-	ns_json_set_str(body, "targetGender", col(res, 0, CODE_CARD + 2));
-	ns_json_set_str(body, "targetSelfie", col(res, 0, CODE_CARD + 3));
-	ns_json_set_str(body, "targetVideo", col(res, 0, CODE_CARD + 4));
+	ns_json_set_str(body, "targetUserId", ns_db_col(res, 0, CODE_CARD));
+	ns_json_set_str(body, "targetName", ns_db_col(res, 0, CODE_CARD + 1));
+	ns_json_set_str(body, "targetGender", ns_db_col(res, 0, CODE_CARD + 2));
+	ns_json_set_str(body, "targetSelfie", ns_db_col(res, 0, CODE_CARD + 3));
+	ns_json_set_str(body, "targetVideo", ns_db_col(res, 0, CODE_CARD + 4));
 	ns_json_set_bool(body, "isOnline", online);
 	ns_json_set_bool(body, "isAvailable", available);
-	ns_json_set_str(body, "introducedBy", col(res, 0, CODE_BY_NAME));
+	ns_json_set_str(body, "introducedBy", ns_db_col(res, 0, CODE_BY_NAME));
 	PQclear(res);
 	respond_ok(req, body, 0);
 	return NS_OK;
@@ -277,15 +262,15 @@ api_referral_direct_match(struct api_req *req)
 		return respond_msg(req, NS_E_BAD_REQUEST, "Referral code is required");
 	if ((e = find_target(req, raw, req->auth.user_id, &res)) != NS_OK)
 		return e;
-	presence(req, col(res, 0, CODE_CARD), &online, &available);
+	presence(req, ns_db_col(res, 0, CODE_CARD), &online, &available);
 	body = ns_json_obj();
 	ns_json_set_bool(body, "success", 1);
 	ns_json_set(body, "targetUser", card_json(res, 0, CODE_CARD));
 	ns_json_set_bool(body, "isOnline", online);
 	ns_json_set_bool(body, "isAvailable", available);
 	ns_json_set_bool(body, "canCall", online && available);
-	ns_json_set_bool(body, "wasIntroduced", col_bool(res, 0, CODE_INTRODUCED));
-	ns_json_set_str(body, "introducedBy", col(res, 0, CODE_BY_NAME));
+	ns_json_set_bool(body, "wasIntroduced", ns_db_col_bool(res, 0, CODE_INTRODUCED));
+	ns_json_set_str(body, "introducedBy", ns_db_col(res, 0, CODE_BY_NAME));
 	PQclear(res);
 	respond_ok(req, body, 1);
 	return NS_OK;
@@ -320,19 +305,19 @@ api_referral_notifications(struct api_req *req)
 	for (i = 0; i < n; i++) {
 		json_object *o = ns_json_obj();
 
-		ns_json_set_str(o, "id", col(res, i, 0));
-		ns_json_set_str(o, "forUserId", col(res, i, 1));
-		ns_json_set_str(o, "referredUserId", col(res, i, 2));
-		ns_json_set_str(o, "referredName", col(res, i, 3));
-		ns_json_set_str(o, "introducedBy", col(res, i, 4));
-		ns_json_set_str(o, "introducedByName", col(res, i, 5));
-		ns_json_set_int(o, "timestamp", col_int(res, i, 6));
-		ns_json_set_bool(o, "read", col_bool(res, i, 7));
+		ns_json_set_str(o, "id", ns_db_col(res, i, 0));
+		ns_json_set_str(o, "forUserId", ns_db_col(res, i, 1));
+		ns_json_set_str(o, "referredUserId", ns_db_col(res, i, 2));
+		ns_json_set_str(o, "referredName", ns_db_col(res, i, 3));
+		ns_json_set_str(o, "introducedBy", ns_db_col(res, i, 4));
+		ns_json_set_str(o, "introducedByName", ns_db_col(res, i, 5));
+		ns_json_set_int(o, "timestamp", ns_db_col_int(res, i, 6));
+		ns_json_set_bool(o, "read", ns_db_col_bool(res, i, 7));
 		json_object_array_add(list, o);
 	}
 	body = ns_json_obj();
 	ns_json_set(body, "notifications", list);
-	ns_json_set_int(body, "unreadCount", n ? col_int(res, 0, 8) : 0);
+	ns_json_set_int(body, "unreadCount", n ? ns_db_col_int(res, 0, 8) : 0);
 	PQclear(res);
 	respond_ok(req, body, 1);
 	return NS_OK;
@@ -390,16 +375,16 @@ api_referral_my_introductions(struct api_req *req)
 		json_object *o = ns_json_obj();
 		int online, available;
 
-		presence(req, col(res, i, 0), &online, &available);
-		ns_json_set_str(o, "userId", col(res, i, 0));
-		ns_json_set_str(o, "name", col(res, i, 1));
-		ns_json_set_str(o, "introducedBy", col(res, i, 2));
-		ns_json_set_int(o, "timestamp", col_int(res, i, 3));
+		presence(req, ns_db_col(res, i, 0), &online, &available);
+		ns_json_set_str(o, "userId", ns_db_col(res, i, 0));
+		ns_json_set_str(o, "name", ns_db_col(res, i, 1));
+		ns_json_set_str(o, "introducedBy", ns_db_col(res, i, 2));
+		ns_json_set_int(o, "timestamp", ns_db_col_int(res, i, 3));
 		ns_json_set_bool(o, "isOnline", online);
 		ns_json_set_bool(o, "isAvailable", available);
-		ns_json_set_str(o, "selfieUrl", col(res, i, 4));
-		ns_json_set_str(o, "videoUrl", col(res, i, 5));
-		ns_json_set_str(o, "gender", col(res, i, 6));
+		ns_json_set_str(o, "selfieUrl", ns_db_col(res, i, 4));
+		ns_json_set_str(o, "videoUrl", ns_db_col(res, i, 5));
+		ns_json_set_str(o, "gender", ns_db_col(res, i, 6));
 		json_object_array_add(list, o);
 	}
 	body = ns_json_obj();

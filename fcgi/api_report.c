@@ -55,17 +55,7 @@
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
-static const char *
-col(const PGresult *res, int row, int c)
-{
-	return PQgetisnull(res, row, c) ? NULL : PQgetvalue(res, row, c);
-}
 
-static int64_t
-col_int(const PGresult *res, int row, int c)
-{
-	return strtoll(PQgetvalue(res, row, c), NULL, 10);
-}
 
 /* An integer column, or null. */
 static void
@@ -74,7 +64,7 @@ set_int_col(json_object *o, const char *key, const PGresult *res, int row, int c
 	if (PQgetisnull(res, row, c))
 		ns_json_set_null(o, key);
 	else
-		ns_json_set_int(o, key, col_int(res, row, c));
+		ns_json_set_int(o, key, ns_db_col_int(res, row, c));
 }
 
 static enum ns_err
@@ -110,16 +100,16 @@ report_json(const PGresult *res, int row, int c)
 {
 	json_object *o = ns_json_obj();
 
-	ns_json_set_str(o, "reportId", col(res, row, c));
-	ns_json_set_str(o, "reportedUserId", col(res, row, c + 1));
-	ns_json_set_str(o, "reportedUserName", col(res, row, c + 2));
-	ns_json_set_str(o, "reportedUserSelfie", col(res, row, c + 3));
-	ns_json_set_str(o, "reportedUserVideo", col(res, row, c + 4));
-	ns_json_set_str(o, "reporterUserId", col(res, row, c + 5));
-	ns_json_set_str(o, "reporterName", col(res, row, c + 6));
-	ns_json_set_str(o, "reporterIp", col(res, row, c + 7));
-	ns_json_set_str(o, "reason", col(res, row, c + 8));
-	ns_json_set_str(o, "roomId", col(res, row, c + 9));
+	ns_json_set_str(o, "reportId", ns_db_col(res, row, c));
+	ns_json_set_str(o, "reportedUserId", ns_db_col(res, row, c + 1));
+	ns_json_set_str(o, "reportedUserName", ns_db_col(res, row, c + 2));
+	ns_json_set_str(o, "reportedUserSelfie", ns_db_col(res, row, c + 3));
+	ns_json_set_str(o, "reportedUserVideo", ns_db_col(res, row, c + 4));
+	ns_json_set_str(o, "reporterUserId", ns_db_col(res, row, c + 5));
+	ns_json_set_str(o, "reporterName", ns_db_col(res, row, c + 6));
+	ns_json_set_str(o, "reporterIp", ns_db_col(res, row, c + 7));
+	ns_json_set_str(o, "reason", ns_db_col(res, row, c + 8));
+	ns_json_set_str(o, "roomId", ns_db_col(res, row, c + 9));
 	set_int_col(o, "timestamp", res, row, c + 10);
 	return o;
 }
@@ -130,17 +120,17 @@ ban_json(const PGresult *res, int row, int c, int with_ips)
 {
 	json_object *o = ns_json_obj();
 
-	ns_json_set_str(o, "userId", col(res, row, c));
-	ns_json_set_str(o, "userName", col(res, row, c + 1));
-	ns_json_set_str(o, "userSelfie", col(res, row, c + 2));
-	ns_json_set_str(o, "userVideo", col(res, row, c + 3));
-	ns_json_set_str(o, "banStatus", col(res, row, c + 4));
+	ns_json_set_str(o, "userId", ns_db_col(res, row, c));
+	ns_json_set_str(o, "userName", ns_db_col(res, row, c + 1));
+	ns_json_set_str(o, "userSelfie", ns_db_col(res, row, c + 2));
+	ns_json_set_str(o, "userVideo", ns_db_col(res, row, c + 3));
+	ns_json_set_str(o, "banStatus", ns_db_col(res, row, c + 4));
 	set_int_col(o, "bannedAt", res, row, c + 5);
-	ns_json_set_str(o, "bannedReason", col(res, row, c + 6));
+	ns_json_set_str(o, "bannedReason", ns_db_col(res, row, c + 6));
 	set_int_col(o, "reportCount", res, row, c + 7);
-	ns_json_set_str(o, "reviewStatus", col(res, row, c + 8));
+	ns_json_set_str(o, "reviewStatus", ns_db_col(res, row, c + 8));
 	set_int_col(o, "reviewedAt", res, row, c + 9);
-	ns_json_set_str(o, "reviewedBy", col(res, row, c + 10));
+	ns_json_set_str(o, "reviewedBy", ns_db_col(res, row, c + 10));
 	if (with_ips) {
 		/* written by us as a JSON array of strings; anything else reads as [] */
 		json_object *ips = json_tokener_parse(PQgetvalue(res, row, c + 11));
@@ -220,8 +210,8 @@ auto_ban(struct api_req *req, const PGresult *target, const char *user_id, int64
 	snprintf(reason, sizeof(reason), "Auto-banned: %lld reports received", (long long)count);
 	snprintf(n, sizeof(n), "%lld", (long long)count);
 	{
-		const char *p[] = { user_id, col(target, 0, RU_NAME), col(target, 0, RU_SELFIE),
-		    col(target, 0, RU_VIDEO), reason, n };
+		const char *p[] = { user_id, ns_db_col(target, 0, RU_NAME), ns_db_col(target, 0, RU_SELFIE),
+		    ns_db_col(target, 0, RU_VIDEO), reason, n };
 
 		if ((e = exec_only(req, sql_record, 6, p)) != NS_OK)
 			return e;
@@ -283,8 +273,8 @@ api_report_user(struct api_req *req)
 		goto fail;
 	}
 	{
-		const char *p[] = { report_id, target, col(t, 0, RU_NAME), col(t, 0, RU_SELFIE),
-		    col(t, 0, RU_VIDEO), req->auth.user_id, col(t, 0, RU_REPORTER), client_ip(req),
+		const char *p[] = { report_id, target, ns_db_col(t, 0, RU_NAME), ns_db_col(t, 0, RU_SELFIE),
+		    ns_db_col(t, 0, RU_VIDEO), req->auth.user_id, ns_db_col(t, 0, RU_REPORTER), client_ip(req),
 		    reason, room };
 
 		if ((res = ns_db_exec(req->app->db, sql_insert, 10, p, &e)) == NULL)
@@ -307,7 +297,7 @@ api_report_user(struct api_req *req)
 		if ((res = ns_db_exec(req->app->db, sql_count, 1, p, &e)) == NULL)
 			goto fail;
 	}
-	count = col_int(res, 0, 0);
+	count = ns_db_col_int(res, 0, 0);
 	PQclear(res);
 	ban = PQgetvalue(t, 0, RU_BAN);
 	if (count >= AUTO_BAN_REPORTERS && strcmp(ban, "temporary") != 0 &&
@@ -447,7 +437,7 @@ api_report_stats(struct api_req *req)
 		return e;
 	body = ns_json_obj();
 	for (i = 0; i < NFIELDS(keys); i++)
-		ns_json_set_int(body, keys[i], col_int(res, 0, (int)i));
+		ns_json_set_int(body, keys[i], ns_db_col_int(res, 0, (int)i));
 	PQclear(res);
 	req->no_store = 1;
 	api_respond_json(req, 200, body);
@@ -604,11 +594,11 @@ api_report_blacklist(struct api_req *req)
 	for (i = 0; i < n; i++) {
 		json_object *o = ns_json_obj();
 
-		ns_json_set_str(o, "userName", col(res, i, 0));
-		ns_json_set_str(o, "userSelfie", col(res, i, 1));
-		ns_json_set_str(o, "userVideo", col(res, i, 2));
+		ns_json_set_str(o, "userName", ns_db_col(res, i, 0));
+		ns_json_set_str(o, "userSelfie", ns_db_col(res, i, 1));
+		ns_json_set_str(o, "userVideo", ns_db_col(res, i, 2));
 		set_int_col(o, "bannedAt", res, i, 3);
-		ns_json_set_str(o, "bannedReason", col(res, i, 4));
+		ns_json_set_str(o, "bannedReason", ns_db_col(res, i, 4));
 		set_int_col(o, "reportCount", res, i, 5);
 		json_object_array_add(list, o);
 	}
@@ -673,10 +663,10 @@ api_report_check_ip(struct api_req *req)
 		return e;
 	if (PQntuples(res) == 1) {
 		ban = ns_json_obj();
-		ns_json_set_str(ban, "ipAddress", col(res, 0, 0));
+		ns_json_set_str(ban, "ipAddress", ns_db_col(res, 0, 0));
 		set_int_col(ban, "bannedAt", res, 0, 1);
-		ns_json_set_str(ban, "userId", col(res, 0, 2));
-		ns_json_set_str(ban, "reason", col(res, 0, 3));
+		ns_json_set_str(ban, "userId", ns_db_col(res, 0, 2));
+		ns_json_set_str(ban, "reason", ns_db_col(res, 0, 3));
 	}
 	PQclear(res);
 	body = ns_json_obj();

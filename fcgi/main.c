@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 #define PROG "napalmsky-api"
 #define LISTEN_BACKLOG 1024	/* pending FastCGI connections on our own socket */
 #define CFG_ERR_MAX 512		/* a configuration error message */
+#define ACCEPT_WAKE_S 1		/* an idle accept() returns this often to look at the stop flag */
 
 static volatile sig_atomic_t stopping;
 
@@ -103,28 +105,35 @@ cgi_write(void *ctx, const char *buf, size_t n)
 	return 0;
 }
 
-/* One worker: accept and serve until SIGTERM. A request in progress is always finished:
- * SIGTERM is blocked while serving, so only accept() is ever interrupted. */
+/* One worker: accept and serve until SIGTERM. A request in progress is always finished,
+ * without masking signals around each request (two system calls per request):
+ * the handler has SA_RESTART, so the request's blocking reads and writes resume after it
+ * (hiredis and libpq retry their own EINTRs from sockets with timeouts and poll()), while
+ * accept() is never restarted, because the listening socket has a receive timeout (socket(7):
+ * such calls fail with EINTR whatever SA_RESTART says). The timeout also bounds the window
+ * between the stop-flag check and accept(). */
 static int
 worker(int listen_fd, void *arg)
 {
 	const struct ns_config *cfg = arg;
 	struct api_io io = { NULL, fcgx_param, fcgx_read, fcgx_write };
+	struct timeval wake = { ACCEPT_WAKE_S, 0 };
 	struct sigaction sa;
 	FCGX_Request fr;
 	struct app *app;
-	sigset_t term;
 	int rc = 0;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;	/* no SA_RESTART: accept() must return EINTR */
+	sa.sa_handler = on_term;
+	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
-	sigaddset(&term, SIGINT);
+	if (setsockopt(listen_fd, SOL_SOCKET, SO_RCVTIMEO, &wake, sizeof(wake)) != 0) {
+		ns_log_err("cannot set a timeout on the FastCGI socket: %s", strerror(errno));
+		return 1;
+	}
 
 	if ((app = app_new(cfg)) == NULL) {
 		ns_log_err("out of memory creating the worker context");
@@ -142,16 +151,14 @@ worker(int listen_fd, void *arg)
 		if (a < 0) {
 			if (stopping)
 				break;
-			if (a == -EINTR)
-				continue;
+			if (a == -EINTR || a == -EAGAIN || a == -EWOULDBLOCK)
+				continue;	/* a signal, or the idle wake-up */
 			ns_log_err("FCGX_Accept_r failed: %d", a);
 			rc = 1;
 			break;
 		}
-		sigprocmask(SIG_BLOCK, &term, NULL);
 		api_serve(&io, cfg, app, api_routes, api_routes_count);
 		FCGX_Finish_r(&fr);
-		sigprocmask(SIG_UNBLOCK, &term, NULL);	/* a pending SIGTERM lands here */
 	}
 	FCGX_Free(&fr, 0);
 	app_free(app);

@@ -370,3 +370,21 @@ ns_db_last_error(const struct ns_db *db)
 {
 	return db != NULL ? db->err : "no database handle";
 }
+
+const char *
+ns_db_col(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col);
+}
+
+int64_t
+ns_db_col_int(const PGresult *res, int row, int col)
+{
+	return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+int
+ns_db_col_bool(const PGresult *res, int row, int col)
+{
+	return !PQgetisnull(res, row, col) && PQgetvalue(res, row, col)[0] == 't';
+}

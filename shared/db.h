@@ -3,6 +3,7 @@
  * server restart; an optional read replica serves reads. */
 #ifndef NS_DB_H
 #define NS_DB_H
+#include <stdint.h>
 #include <libpq-fe.h>
 #include "err.h"
 
@@ -38,6 +39,11 @@ PGresult *ns_db_read_prepared(struct ns_db *db, const char *name, const char *sq
 enum ns_err ns_db_begin(struct ns_db *db);
 enum ns_err ns_db_commit(struct ns_db *db);
 void ns_db_rollback(struct ns_db *db);
+
+/* Column readers for result rows: text or NULL; integer (NULL → 0); boolean ('t'). */
+const char *ns_db_col(const PGresult *res, int row, int col);
+int64_t ns_db_col_int(const PGresult *res, int row, int col);
+int ns_db_col_bool(const PGresult *res, int row, int col);
 
 /* SELECT 1 on the primary; *latency_ms gets the round trip. */
 enum ns_err ns_db_ping(struct ns_db *db, double *latency_ms);

@@ -17,6 +17,7 @@ char *ns_keys_socket(char buf[NS_KEY_MAX], const char *id) { return build(buf, "
 char *ns_keys_user_sockets(char buf[NS_KEY_MAX], const char *id) { return build(buf, "ns:usocks:", id, NULL); }
 char *ns_keys_session_sockets(char buf[NS_KEY_MAX], const char *t) { return build(buf, "ns:ssocks:", t, NULL); }
 char *ns_keys_gateway(char buf[NS_KEY_MAX], const char *id) { return build(buf, "ns:gw:", id, NULL); }
+char *ns_keys_gateway_sockets(char buf[NS_KEY_MAX], const char *id) { return build(buf, NS_KEYP_GATEWAY_SOCKETS, id, NULL); }
 char *ns_keys_presence_debounce(char buf[NS_KEY_MAX], const char *id) { return build(buf, "ns:pjoin:", id, NULL); }
 
 char *

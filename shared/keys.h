@@ -33,6 +33,7 @@ char *ns_keys_socket(char buf[NS_KEY_MAX], const char *socket_id);	/* hash */
 char *ns_keys_user_sockets(char buf[NS_KEY_MAX], const char *user_id);	/* zset */
 char *ns_keys_session_sockets(char buf[NS_KEY_MAX], const char *token);	/* set */
 char *ns_keys_gateway(char buf[NS_KEY_MAX], const char *gateway_id);	/* heartbeat; also its channel */
+char *ns_keys_gateway_sockets(char buf[NS_KEY_MAX], const char *gateway_id);	/* set */
 char *ns_keys_presence_debounce(char buf[NS_KEY_MAX], const char *user_id);	/* presence:join, PX 2000 */
 char *ns_keys_ratelimit(char buf[NS_KEY_MAX], const char *limiter, const char *subject);
 char *ns_keys_cache(char buf[NS_KEY_MAX], const char *kind, const char *id);
@@ -44,6 +45,7 @@ char *ns_keys_reel(char buf[NS_KEY_MAX], const char *user_id, const char *cursor
 #define NS_KEYP_USER_SOCKETS	"ns:usocks:"
 #define NS_KEYP_PRESENCE	"ns:presence:"
 #define NS_KEYP_GATEWAY		"ns:gw:"
+#define NS_KEYP_GATEWAY_SOCKETS	"ns:gwsocks:"	/* set of the socketIds a gateway registered */
 #define NS_KEYP_INVITE		"ns:inv:"	/* hash per invite */
 #define NS_KEYP_INVITES_FROM	"ns:inv:from:"	/* set of the caller's pending inviteIds */
 #define NS_KEYP_INVITES_TO	"ns:inv:to:"	/* set of the callee's pending inviteIds */

@@ -1,9 +1,17 @@
 /* kv: blocking Redis for the workers. A context that failed is freed and re-created on a
  * later command; failed connects are spaced NS_KV_RETRY_MS apart so a dead Redis costs a
- * worker at most one connect timeout per interval. */
+ * worker at most one connect timeout per interval.
+ *
+ * A Redis restart must cost no failed command, without a liveness syscall per command on the
+ * hot path: a connection idle for KV_IDLE_CHECK_MS or more is polled before use (it is then
+ * cheap, and it keeps a program that does not ignore SIGPIPE from writing into a dead unix
+ * socket), and a busy connection found dead by the command itself is reconnected and the
+ * command sent once more (see dead_before_reply). */
 #include <config.h>
 #include <ctype.h>
+#include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +27,7 @@
 #define KV_ERR_MAX 256
 #define KV_QUERY_MAX 512	/* ?db=N&password=... of a TCP URL */
 #define KV_NUM_MAX 16		/* a db number as text */
+#define KV_IDLE_CHECK_MS 50	/* idle this long: poll the connection before using it */
 
 struct ns_kv {
 	struct ns_kv_addr addr;
@@ -26,6 +35,8 @@ struct ns_kv {
 	int timeout_ms;
 	redisContext *c;
 	int64_t last_fail_ms;		/* monotonic time of the last failed connect, 0 if none */
+	int64_t last_used_ms;		/* monotonic time of the last command sent */
+	int fresh;			/* connected by this command's ensure() */
 	int down;			/* logged as unreachable; log again only after recovery */
 	char err[KV_ERR_MAX];
 };
@@ -236,6 +247,19 @@ ns_kv_parse_url(const char *url, struct ns_kv_addr *out)
 
 /* ---- client ---- */
 
+/* hiredis writes with write(2): into a socket whose server has gone that raises SIGPIPE, which
+ * by default kills the process before the retry can run. A program that left SIGPIPE at its
+ * default gets it ignored here (the workers and gateway already ignore it). */
+static void
+ignore_sigpipe(void)
+{
+	struct sigaction old;
+
+	if (sigaction(SIGPIPE, NULL, &old) == 0 && old.sa_handler == SIG_DFL &&
+	    !(old.sa_flags & SA_SIGINFO))
+		signal(SIGPIPE, SIG_IGN);
+}
+
 struct ns_kv *
 ns_kv_new(const char *url, int timeout_ms)
 {
@@ -243,6 +267,7 @@ ns_kv_new(const char *url, int timeout_ms)
 
 	if (kv == NULL)
 		return NULL;
+	ignore_sigpipe();
 	kv->timeout_ms = timeout_ms > 0 ? timeout_ms : 500;
 	kv->addr_ok = ns_kv_parse_url(url, &kv->addr) == NS_OK;
 	snprintf(kv->err, sizeof kv->err, "%s", kv->addr_ok ? "not connected" : "invalid Redis URL");
@@ -293,8 +318,7 @@ setup_cmd(struct ns_kv *kv, const char *what, int argc, const char **argv)
 	return ok;
 }
 
-/* A server that went away leaves the idle socket readable (EOF); notice that before
- * sending, so a Redis restart costs no failed command. */
+/* A server that went away leaves the idle socket readable (EOF). */
 static int
 idle_conn_alive(redisContext *c)
 {
@@ -307,16 +331,19 @@ static int
 ensure(struct ns_kv *kv)
 {
 	struct timeval tv = { kv->timeout_ms / 1000, (kv->timeout_ms % 1000) * 1000 };
-	int64_t now;
+	int64_t now = ns_clock_mono_ms();
 
+	kv->fresh = 0;
 	if (kv->c != NULL) {
-		if (idle_conn_alive(kv->c))
+		int64_t idle = now - kv->last_used_ms;
+
+		kv->last_used_ms = now;
+		if (idle < KV_IDLE_CHECK_MS || idle_conn_alive(kv->c))
 			return 1;
 		drop(kv);
 	}
 	if (!kv->addr_ok)
 		return 0;
-	now = ns_clock_mono_ms();
 	if (kv->last_fail_ms != 0 && now - kv->last_fail_ms < NS_KV_RETRY_MS)
 		return 0;	/* kv->err still holds the reason of the last failure */
 	if (kv->addr.path[0] != '\0')
@@ -341,6 +368,8 @@ ensure(struct ns_kv *kv)
 				ns_log_info("redis: connected again");
 			kv->down = 0;
 			kv->last_fail_ms = 0;
+			kv->last_used_ms = now;
+			kv->fresh = 1;
 			return 1;
 		}
 	}
@@ -366,6 +395,23 @@ transient_error(const char *s)
 	return 0;
 }
 
+/* The command failed on a connection that was already open, because the server had closed it
+ * (EOF, or a reset or broken pipe) before sending a byte of the reply. Redis answers every
+ * command it runs before it closes a client, so the command did not run and may be sent again
+ * on a new connection. (A server killed between running a command and writing its reply is the
+ * one exception; repeating then costs one extra limiter hit or a second control message, both
+ * harmless here.) A timeout is never retried: the server may still be running the command. */
+static int
+dead_before_reply(const struct ns_kv *kv, int saved_errno)
+{
+	const redisContext *c = kv->c;
+
+	if (kv->fresh || c->reader->len > c->reader->pos)
+		return 0;
+	return c->err == REDIS_ERR_EOF || (c->err == REDIS_ERR_IO &&
+	    (saved_errno == EPIPE || saved_errno == ECONNRESET));
+}
+
 static redisReply *
 finish(struct ns_kv *kv, redisReply *r, enum ns_err *err)
 {
@@ -387,31 +433,72 @@ finish(struct ns_kv *kv, redisReply *r, enum ns_err *err)
 	return r;
 }
 
+/* Send a formatted command (once more on a new connection if the old one was found dead). */
+static redisReply *
+run(struct ns_kv *kv, enum ns_err *err, const char *cmd, size_t len)
+{
+	redisReply *r = NULL;
+	int attempt;
+
+	for (attempt = 0; attempt < 2; attempt++) {
+		void *reply = NULL;
+		int saved_errno;
+
+		if (!ensure(kv)) {
+			*err = NS_E_REDIS;
+			return NULL;
+		}
+		errno = 0;
+		if (redisAppendFormattedCommand(kv->c, cmd, len) == REDIS_OK &&
+		    redisGetReply(kv->c, &reply) == REDIS_OK) {
+			r = reply;
+			break;
+		}
+		saved_errno = errno;
+		if (attempt > 0 || !dead_before_reply(kv, saved_errno))
+			break;
+		drop(kv);	/* quietly: the server restarted, it is not down */
+	}
+	return finish(kv, r, err);
+}
+
 redisReply *
 ns_kv_cmd(struct ns_kv *kv, enum ns_err *err, const char *fmt, ...)
 {
 	va_list ap;
 	redisReply *r;
+	char *cmd;
+	int len;
 
-	if (!ensure(kv)) {
-		*err = NS_E_REDIS;
+	va_start(ap, fmt);
+	len = redisvFormatCommand(&cmd, fmt, ap);
+	va_end(ap);
+	if (len < 0) {
+		snprintf(kv->err, sizeof kv->err, "%s", "cannot format command");
+		*err = NS_E_INTERNAL;
 		return NULL;
 	}
-	va_start(ap, fmt);
-	r = redisvCommand(kv->c, fmt, ap);
-	va_end(ap);
-	return finish(kv, r, err);
+	r = run(kv, err, cmd, (size_t)len);
+	redisFreeCommand(cmd);
+	return r;
 }
 
 redisReply *
 ns_kv_argv(struct ns_kv *kv, enum ns_err *err, int argc, const char **argv,
     const size_t *argvlen)
 {
-	if (!ensure(kv)) {
-		*err = NS_E_REDIS;
+	redisReply *r;
+	char *cmd;
+	int len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+
+	if (len < 0) {
+		snprintf(kv->err, sizeof kv->err, "%s", "cannot format command");
+		*err = NS_E_INTERNAL;
 		return NULL;
 	}
-	return finish(kv, redisCommandArgv(kv->c, argc, argv, argvlen), err);
+	r = run(kv, err, cmd, (size_t)len);
+	redisFreeCommand(cmd);
+	return r;
 }
 
 enum ns_err

@@ -98,6 +98,8 @@ static const struct cfg_item cfg_items[] = {
 	INT(cooldown_short_s, 3600, 1, 2592000),
 	INT(disconnect_grace_ms, 5000, 100, 600000),
 	INT(sched_tick_ms, 500, 50, 10000),
+	INT(gateway_heartbeat_ttl_ms, 15000, 1000, 600000),
+	INT(gateway_check_ms, 2000, 100, 60000),
 	STR(turn_secret, "", CFG_SECRET, NULL, NULL),
 	STR(turn_urls, "", 0, NULL, NULL),
 	STR(stun_urls, "stun:stun.l.google.com:19302,stun:stun1.l.google.com:19302", 0, NULL, NULL),

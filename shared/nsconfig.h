@@ -56,6 +56,8 @@ struct ns_config {
 	int cooldown_short_s;			/* COOLDOWN_SHORT_S: rescind, caller gone */
 	int disconnect_grace_ms;		/* DISCONNECT_GRACE_MS: transport loss → full cleanup */
 	int sched_tick_ms;			/* SCHED_TICK_MS: timed actions are claimed this often */
+	int gateway_heartbeat_ttl_ms;		/* GATEWAY_HEARTBEAT_TTL_MS: silent this long = dead gateway */
+	int gateway_check_ms;			/* GATEWAY_CHECK_MS: dead gateways are looked for this often */
 	/* third parties */
 	char turn_secret[256];			/* TURN_SECRET */
 	char turn_urls[NS_CFG_STR_MAX];		/* TURN_URLS, comma separated */

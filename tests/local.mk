@@ -10,10 +10,13 @@ INTEGRATION_TESTS = \
 	tests/integration/auth_user.sh \
 	tests/integration/referral.sh tests/integration/reports.sh tests/integration/admin.sh \
 	tests/integration/payments.sh tests/integration/turn.sh \
+	tests/integration/payments_stripe_lib.sh tests/integration/codes_concurrency.sh tests/integration/admin_matrix.sh \
+	tests/integration/turn_coturn.sh \
 	tests/integration/service_routes.sh \
 	tests/integration/gateway.sh \
 	tests/integration/realtime.sh \
 	tests/integration/calls.sh \
+	tests/integration/gateway_failover.sh \
 	tests/integration/cgi_mode.sh \
 	tests/integration/supervisor.sh
 TESTS += $(INTEGRATION_TESTS)
@@ -25,6 +28,7 @@ EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/node/gateway_check.js \
 	tests/integration/node/realtime_check.js \
 	tests/integration/node/calls_check.js \
+	tests/integration/node/failover_check.js \
 	tests/fuzz/run.sh \
 	tests/fuzz/corpus
 

@@ -20,10 +20,13 @@ int admin_db_command(PGconn *conn, const char *what, const char *sql, int nparam
 /* admin_migrate.c */
 int admin_migrate(const struct ns_config *cfg);
 
-/* admin_accounts.c */
-int admin_create(const struct ns_config *cfg, const char *username);
-int admin_delete(const struct ns_config *cfg, const char *username);
+/* admin_accounts.c: password NULL means one line of stdin. */
+int admin_create(const struct ns_config *cfg, const char *username, const char *password);
+int admin_passwd(const struct ns_config *cfg, const char *username, const char *password);
+int admin_remove(const struct ns_config *cfg, const char *username);
 int admin_list(const struct ns_config *cfg);
-int admin_set_role(const struct ns_config *cfg, const char *user_id, const char *role);
+
+/* admin_roles.c: who is a user id or an email; role "admin" or "user". */
+int admin_set_role(const struct ns_config *cfg, const char *who, const char *role);
 
 #endif

@@ -1,4 +1,5 @@
-/* admin_accounts: operator accounts (admins table) and the admin role of user accounts. */
+/* admin_accounts: operator accounts of the admin page (admins table): create, change the
+ * password, remove, list. Changing a password or removing an admin ends its tokens. */
 #include "config.h"
 #include <stdio.h>
 #include <string.h>
@@ -7,13 +8,11 @@
 #include <libpq-fe.h>
 #include "admin.h"
 #include "passwd.h"
-#include "rand.h"
 
 #define ADMIN_USERNAME_MAX 64		/* matches the CHECK on admins.username */
 #define ADMIN_PASSWORD_MIN 8		/* characters (code points), as for users */
 #define ADMIN_PASSWORD_MAX 128
 #define ADMIN_PASSWORD_LINE_MAX 1024	/* bytes read from stdin: 128 x 4-byte UTF-8 + slack */
-#define ADMIN_EMAIL_MAX 254
 
 static void
 admin_wipe(void *p, size_t n)
@@ -117,23 +116,24 @@ out:
 	return rc;
 }
 
-int
-admin_create(const struct ns_config *cfg, const char *username)
+/* The new password: the argument, else one line of stdin; checked and hashed into hash. */
+static int
+admin_password_hash(const char *username, const char *arg, char hash[NS_PASSWD_HASH_MAX])
 {
-	char pw[ADMIN_PASSWORD_LINE_MAX], hash[NS_PASSWD_HASH_MAX];
-	PGconn *conn = NULL;
-	PGresult *res = NULL;
-	const char *params[] = { username, hash };
+	char pw[ADMIN_PASSWORD_LINE_MAX];
 	long chars;
-	int created, rc = 1;
+	int rc = -1;
 
-	if (!admin_username_ok(username)) {
-		fprintf(stderr, "%s: username must be 1-%d characters of [A-Za-z0-9_.-]\n",
-		    ADMIN_PROG, ADMIN_USERNAME_MAX);
-		return 1;
-	}
-	if (admin_read_password(username, pw, sizeof pw) != 0)
+	if (arg != NULL) {
+		if (strlen(arg) >= sizeof pw) {
+			fprintf(stderr, "%s: password longer than %d bytes\n", ADMIN_PROG,
+			    ADMIN_PASSWORD_LINE_MAX - 1);
+			return -1;
+		}
+		snprintf(pw, sizeof pw, "%s", arg);
+	} else if (admin_read_password(username, pw, sizeof pw) != 0) {
 		goto out;
+	}
 	chars = admin_utf8_chars(pw);
 	if (chars < 0) {
 		fprintf(stderr, "%s: password is not valid UTF-8 text\n", ADMIN_PROG);
@@ -148,57 +148,115 @@ admin_create(const struct ns_config *cfg, const char *username)
 		fprintf(stderr, "%s: hashing the password failed\n", ADMIN_PROG);
 		goto out;
 	}
+	rc = 0;
+out:
+	admin_wipe(pw, sizeof pw);
+	return rc;
+}
+
+static int
+admin_username_check(const char *username)
+{
+	if (admin_username_ok(username))
+		return 0;
+	fprintf(stderr, "%s: username must be 1-%d characters of [A-Za-z0-9_.-]\n", ADMIN_PROG,
+	    ADMIN_USERNAME_MAX);
+	return -1;
+}
+
+/* Create (when create is set and the name is new) or re-password an admin. A new password
+ * ends every token of the admin, in the same transaction (contract §2.10). */
+static int
+admin_store(const struct ns_config *cfg, const char *username, const char *password, int create)
+{
+	char hash[NS_PASSWD_HASH_MAX];
+	const char *params[] = { username, hash };
+	PGconn *conn = NULL;
+	PGresult *res = NULL, *ended = NULL;
+	int rc = 1;
+
+	if (admin_username_check(username) != 0 ||
+	    admin_password_hash(username, password, hash) != 0)
+		goto out;
 	if ((conn = admin_db_connect(cfg)) == NULL)
 		goto out;
 	if (admin_db_command(conn, "BEGIN", "BEGIN", 0, NULL) != 0)
 		goto out;
-	res = admin_db_exec(conn, "creating admin",
-	    "INSERT INTO admins (username, password_hash) VALUES ($1, $2)"
-	    " ON CONFLICT (username) DO NOTHING RETURNING username", 2, params);
+	if (create) {
+		res = admin_db_exec(conn, "creating admin",
+		    "INSERT INTO admins (username, password_hash) VALUES ($1, $2)"
+		    " ON CONFLICT (username) DO NOTHING RETURNING username", 2, params);
+		if (res == NULL)
+			goto rollback;
+		if (PQntuples(res) == 1) {
+			if (admin_db_command(conn, "COMMIT", "COMMIT", 0, NULL) != 0)
+				goto out;
+			printf("created admin %s\n", username);
+			rc = 0;
+			goto out;
+		}
+		PQclear(res);
+	}
+	res = admin_db_exec(conn, "changing the password",
+	    "UPDATE admins SET password_hash = $2 WHERE username = $1 RETURNING username", 2, params);
 	if (res == NULL)
 		goto rollback;
-	created = PQntuples(res) == 1;
-	/* An existing admin gets the new password, and its tokens end (contract §2.10). */
-	if (!created && (admin_db_command(conn, "updating admin",
-	    "UPDATE admins SET password_hash = $2 WHERE username = $1", 2, params) != 0 ||
-	    admin_db_command(conn, "ending admin sessions",
-	    "DELETE FROM admin_sessions WHERE username = $1", 1, params) != 0))
+	if (PQntuples(res) != 1) {
+		fprintf(stderr, "%s: no admin named %s\n", ADMIN_PROG, username);
+		goto rollback;
+	}
+	ended = admin_db_exec(conn, "ending admin sessions",
+	    "DELETE FROM admin_sessions WHERE username = $1", 1, params);
+	if (ended == NULL)
 		goto rollback;
 	if (admin_db_command(conn, "COMMIT", "COMMIT", 0, NULL) != 0)
 		goto out;
-	printf(created ? "created admin %s\n" : "changed password of admin %s; its sessions ended\n",
-	    username);
+	printf("changed password of admin %s; %s session(s) ended\n", username, PQcmdTuples(ended));
 	rc = 0;
 	goto out;
 rollback:
 	PQclear(PQexec(conn, "ROLLBACK"));
 out:
-	admin_wipe(pw, sizeof pw);
 	admin_wipe(hash, sizeof hash);
 	PQclear(res);
+	PQclear(ended);
 	PQfinish(conn);
 	return rc;
 }
 
+/* An existing name gets the new password, as passwd-admin would: deployment scripts may
+ * run create-admin again to reset a password. */
 int
-admin_delete(const struct ns_config *cfg, const char *username)
+admin_create(const struct ns_config *cfg, const char *username, const char *password)
+{
+	return admin_store(cfg, username, password, 1);
+}
+
+int
+admin_passwd(const struct ns_config *cfg, const char *username, const char *password)
+{
+	return admin_store(cfg, username, password, 0);
+}
+
+int
+admin_remove(const struct ns_config *cfg, const char *username)
 {
 	const char *params[] = { username };
 	PGconn *conn;
 	PGresult *res;
 	int rc = 1;
 
-	if (!admin_username_ok(username)) {
-		fprintf(stderr, "%s: invalid username\n", ADMIN_PROG);
+	if (admin_username_check(username) != 0)
 		return 1;
-	}
 	if ((conn = admin_db_connect(cfg)) == NULL)
 		return 1;
-	/* admin_sessions rows go with it (ON DELETE CASCADE). */
-	res = admin_db_exec(conn, "deleting admin",
-	    "DELETE FROM admins WHERE username = $1 RETURNING username", 1, params);
+	/* Its admin_sessions rows go with it (ON DELETE CASCADE); the subquery sees them still. */
+	res = admin_db_exec(conn, "removing admin",
+	    "DELETE FROM admins WHERE username = $1 RETURNING"
+	    " (SELECT count(*) FROM admin_sessions WHERE username = $1 AND expires_at > now())",
+	    1, params);
 	if (res != NULL && PQntuples(res) == 1) {
-		printf("deleted admin %s\n", username);
+		printf("removed admin %s; %s session(s) ended\n", username, PQgetvalue(res, 0, 0));
 		rc = 0;
 	} else if (res != NULL) {
 		fprintf(stderr, "%s: no admin named %s\n", ADMIN_PROG, username);
@@ -230,44 +288,4 @@ admin_list(const struct ns_config *cfg)
 	PQclear(res);
 	PQfinish(conn);
 	return res != NULL ? 0 : 1;
-}
-
-/* who is a user id or an email (case-insensitive); role is "admin" or "user". */
-int
-admin_set_role(const struct ns_config *cfg, const char *who, const char *role)
-{
-	char id[NS_UUID_LEN + 1];
-	const char *sql;
-	PGconn *conn;
-	PGresult *res;
-	int rc = 1;
-
-	if (strchr(who, '@') != NULL) {
-		if (strlen(who) > ADMIN_EMAIL_MAX) {
-			fprintf(stderr, "%s: email too long\n", ADMIN_PROG);
-			return 1;
-		}
-		sql = "UPDATE users SET role = $2 WHERE lower(email) = lower($1)"
-		    " RETURNING user_id, name";
-	} else if (ns_rand_uuid_parse(who, id)) {
-		who = id;
-		sql = "UPDATE users SET role = $2 WHERE user_id = $1::uuid RETURNING user_id, name";
-	} else {
-		fprintf(stderr, "%s: expected a user id (UUID) or an email address\n", ADMIN_PROG);
-		return 1;
-	}
-	if ((conn = admin_db_connect(cfg)) == NULL)
-		return 1;
-	const char *params[] = { who, role };
-	res = admin_db_exec(conn, "setting role", sql, 2, params);
-	if (res != NULL && PQntuples(res) == 1) {
-		printf("user %s (%s) now has role %s\n", PQgetvalue(res, 0, 0),
-		    PQgetvalue(res, 0, 1), role);
-		rc = 0;
-	} else if (res != NULL) {
-		fprintf(stderr, "%s: no user %s\n", ADMIN_PROG, who);
-	}
-	PQclear(res);
-	PQfinish(conn);
-	return rc;
 }

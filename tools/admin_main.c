@@ -14,27 +14,30 @@ static void
 usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: %s [--config FILE] COMMAND [ARG]\n"
+	    "usage: %s [--config FILE] COMMAND [ARG...]\n"
 	    "commands:\n"
-	    "  migrate               apply the pending SQL migrations of MIGRATIONS_DIR\n"
-	    "  create-admin USER     create an admin, or change its password (read from stdin)\n"
-	    "  delete-admin USER     remove an admin and end its sessions\n"
-	    "  list-admins           list admin accounts\n"
-	    "  grant-admin WHO       give the admin role to a user account (user id or email)\n"
-	    "  revoke-admin WHO      take the admin role back\n"
-	    "  check-config          print the effective configuration; exit 1 if invalid\n"
-	    "  version               print the version\n"
+	    "  migrate                  apply the pending SQL migrations of MIGRATIONS_DIR\n"
+	    "  create-admin USER [PW]   create an admin (password from stdin when PW is omitted)\n"
+	    "  passwd-admin USER [PW]   change an admin's password and end its sessions\n"
+	    "  remove-admin USER        remove an admin and end its sessions (alias delete-admin)\n"
+	    "  list-admins              list admin accounts\n"
+	    "  grant-admin WHO          give the admin role to a user account (user id or email)\n"
+	    "  revoke-admin WHO         take the admin role back\n"
+	    "  check-config             print the effective configuration; exit 1 if invalid\n"
+	    "  version                  print the version\n"
 	    "options: --config FILE, --check-config, --version, --help\n", ADMIN_PROG);
 }
 
 struct admin_cmd {
 	const char *name;
-	int nargs;	/* required positional arguments after the command */
+	int min_args, max_args;	/* positional arguments after the command */
 };
 
 static const struct admin_cmd admin_cmds[] = {
-	{ "migrate", 0 }, { "create-admin", 1 }, { "delete-admin", 1 }, { "list-admins", 0 },
-	{ "grant-admin", 1 }, { "revoke-admin", 1 }, { "check-config", 0 }, { "version", 0 },
+	{ "migrate", 0, 0 }, { "create-admin", 1, 2 }, { "passwd-admin", 1, 2 },
+	{ "remove-admin", 1, 1 }, { "delete-admin", 1, 1 }, { "list-admins", 0, 0 },
+	{ "grant-admin", 1, 1 }, { "revoke-admin", 1, 1 }, { "check-config", 0, 0 },
+	{ "version", 0, 0 },
 };
 
 int
@@ -42,7 +45,7 @@ main(int argc, char **argv)
 {
 	static struct ns_config cfg;	/* several KiB: keep it off the stack */
 	char err[ADMIN_ERR_MAX] = "";
-	const char *path = NULL, *cmd = NULL, *arg = NULL;
+	const char *path = NULL, *cmd = NULL, *arg = NULL, *arg2 = NULL;
 	enum ns_log_level level;
 	size_t i;
 	int argi;
@@ -79,13 +82,15 @@ main(int argc, char **argv)
 		if (strcmp(cmd, admin_cmds[i].name) == 0)
 			break;
 	if (i == sizeof admin_cmds / sizeof admin_cmds[0] ||
-	    argc - argi != admin_cmds[i].nargs) {
+	    argc - argi < admin_cmds[i].min_args || argc - argi > admin_cmds[i].max_args) {
 		fprintf(stderr, "%s: bad command line\n", ADMIN_PROG);
 		usage(stderr);
 		return 2;
 	}
-	if (admin_cmds[i].nargs == 1)
+	if (argc - argi >= 1)
 		arg = argv[argi];
+	if (argc - argi >= 2)
+		arg2 = argv[argi + 1];
 
 	if (strcmp(cmd, "version") == 0) {
 		printf("%s %s\n", ADMIN_PROG, PACKAGE_VERSION);
@@ -105,9 +110,11 @@ main(int argc, char **argv)
 	if (strcmp(cmd, "migrate") == 0)
 		return admin_migrate(&cfg);
 	if (strcmp(cmd, "create-admin") == 0)
-		return admin_create(&cfg, arg);
-	if (strcmp(cmd, "delete-admin") == 0)
-		return admin_delete(&cfg, arg);
+		return admin_create(&cfg, arg, arg2);
+	if (strcmp(cmd, "passwd-admin") == 0)
+		return admin_passwd(&cfg, arg, arg2);
+	if (strcmp(cmd, "remove-admin") == 0 || strcmp(cmd, "delete-admin") == 0)
+		return admin_remove(&cfg, arg);
 	if (strcmp(cmd, "list-admins") == 0)
 		return admin_list(&cfg);
 	if (strcmp(cmd, "grant-admin") == 0)

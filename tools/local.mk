@@ -5,8 +5,9 @@ tools_napalmsky_admin_SOURCES = \
 	tools/admin_main.c \
 	tools/admin_db.c \
 	tools/admin_migrate.c \
-	tools/admin_accounts.c
-tools_napalmsky_admin_CFLAGS = $(AM_CFLAGS) $(PQ_CFLAGS)
+	tools/admin_accounts.c \
+	tools/admin_roles.c
+tools_napalmsky_admin_CFLAGS = $(AM_CFLAGS) $(PQ_CFLAGS) $(HIREDIS_CFLAGS)
 tools_napalmsky_admin_LDADD = shared/libshared.a $(PQ_LIBS) $(HIREDIS_LIBS) $(JSONC_LIBS) \
 	$(XCRYPT_LIBS) $(CRYPTO_LIBS) $(PTHREAD_LIBS)
 

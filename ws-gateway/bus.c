@@ -344,8 +344,10 @@ heartbeat(struct bus *b)
 	    (long long)b->g->started_at, (unsigned)b->g->conns.count);
 	if (n < 0 || (size_t)n >= sizeof(json))
 		return;
-	if (command(&b->cmd, on_reply, NULL, "SET %s %s EX %d", b->key, json,
-	    BUS_HEARTBEAT_TTL_S) < 0)
+	/* SET first: a listed gateway without a heartbeat is taken for dead (sched.c). */
+	if (command(&b->cmd, on_reply, NULL, "SET %s %s PX %d", b->key, json,
+	    b->g->cfg->gateway_heartbeat_ttl_ms) < 0 ||
+	    command(&b->cmd, on_reply, NULL, "SADD %s %s", NS_KEY_GATEWAYS, b->g->id) < 0)
 		b->cmd.broken = 1;
 }
 
@@ -391,7 +393,7 @@ bus_tick(lws_sorted_usec_list_t *sul)
 	b->was_up = up;
 	if (up && now >= b->heartbeat_at) {
 		heartbeat(b);
-		b->heartbeat_at = now + BUS_HEARTBEAT_MS;
+		b->heartbeat_at = now + b->g->cfg->gateway_heartbeat_ttl_ms / BUS_HEARTBEATS_PER_TTL;
 	}
 	lws_sul_schedule(b->g->ctx, 0, &b->tick, bus_tick, BUS_TICK_MS * LWS_US_PER_MS);
 }

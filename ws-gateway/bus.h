@@ -13,8 +13,7 @@
 #define BUS_CHANNEL_BCAST NS_CHAN_BCAST	/* keys.h: the schema's names */
 #define BUS_CHANNEL_CTL NS_CHAN_CTL
 #define BUS_KEY_PREFIX "ns:gw:"		/* + gateway id: heartbeat key and private channel */
-#define BUS_HEARTBEAT_MS 5000
-#define BUS_HEARTBEAT_TTL_S 15
+#define BUS_HEARTBEATS_PER_TTL 3	/* heartbeats sent within gateway_heartbeat_ttl_ms */
 
 struct bus;
 struct gw;

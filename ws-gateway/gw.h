@@ -23,6 +23,9 @@ struct gw {
 	lws_dll2_owner_t jobs;		/* PostgreSQL writes waiting or retrying (callend.c) */
 	lws_sorted_usec_list_t sched;	/* claims of due timed actions (sched.c) */
 	int sched_busy;			/* a claim is in flight */
+	lws_sorted_usec_list_t gwcheck;	/* dead-gateway sweep (sched.c) */
+	int gwcheck_busy;		/* a sweep is in flight */
+	int self_swept;			/* our own leftovers of a previous run are reaped */
 	lws_sorted_usec_list_t sweep;	/* heartbeat and handshake deadlines */
 	int sweep_ms;
 	int draining;			/* shutting down: refuse new connections */

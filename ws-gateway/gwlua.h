@@ -24,6 +24,7 @@ struct gw;
 #define GWLUA_PRELUDE \
 	"local P_SOCK, P_USOCKS, P_PRES, P_GW = '" NS_KEYP_SOCKET "', '" NS_KEYP_USER_SOCKETS "'," \
 	" '" NS_KEYP_PRESENCE "', '" NS_KEYP_GATEWAY "'\n" \
+	"local P_GWSOCKS, K_GATEWAYS = '" NS_KEYP_GATEWAY_SOCKETS "', '" NS_KEY_GATEWAYS "'\n" \
 	"local P_INV, P_INVF, P_INVT = '" NS_KEYP_INVITE "', '" NS_KEYP_INVITES_FROM "'," \
 	" '" NS_KEYP_INVITES_TO "'\n" \
 	"local P_ROOM, P_UROOM = '" NS_KEYP_ROOM "', '" NS_KEYP_USER_ROOM "'\n" \

@@ -125,12 +125,12 @@ health(struct gw *g, struct lws *wsi)
 	json_object *o = ns_json_obj(), *redis = ns_json_obj();
 	int up = g->bus && bus_is_up(g->bus), rc;
 
-	ns_json_set_str(o, "status", up ? "ok" : "unavailable");
+	ns_json_set_str(o, "status", g->draining ? "draining" : up ? "ok" : "unavailable");
 	ns_json_set_str(o, "gatewayId", g->id);
 	ns_json_set_int(o, "connections", (int64_t)g->conns.count);
 	ns_json_set_str(redis, "status", up ? "up" : "down");
 	ns_json_set(o, "redis", redis);
-	rc = reply(wsi, up ? HTTP_STATUS_OK : HTTP_STATUS_SERVICE_UNAVAILABLE,
+	rc = reply(wsi, up && !g->draining ? HTTP_STATUS_OK : HTTP_STATUS_SERVICE_UNAVAILABLE,
 	    ns_json_text(o, NULL));
 	json_object_put(o);
 	return rc;

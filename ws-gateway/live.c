@@ -35,6 +35,7 @@ static const char register_lua[] =
 	"redis.call('ZADD', KEYS[2], now, sid)\n"
 	"redis.call('SREM', KEYS[4], sid)\n"
 	"redis.call('SADD', KEYS[3], sid)\n"
+	"redis.call('SADD', P_GWSOCKS .. ARGV[1], sid)\n"
 	"redis.call('HSET', KEYS[5], '" NS_PRES_ONLINE "', '1', '" NS_PRES_LAST_ACTIVE "', now)\n"
 	"redis.call('HSETNX', KEYS[5], '" NS_PRES_AVAILABLE "', '0')\n"
 	"redis.call('SADD', KEYS[6], uid)\n"
@@ -59,7 +60,7 @@ static const char register_lua[] =
 	"end\n"
 	"return over\n";
 
-/* KEYS: sock, usocks, ssocks. ARGV: socketId, userId, explicit (1/0), now, grace due.
+/* KEYS: sock, usocks, ssocks. ARGV: socketId, userId, explicit (1/0), now, grace due, gatewayId.
  * The last socket gone: an explicit disconnect cleans up at once (effects, gwlua.h), a
  * transport loss makes the user unavailable and schedules the grace check (sched.c). */
 static const char unregister_lua[] =
@@ -69,6 +70,7 @@ static const char unregister_lua[] =
 	"redis.call('DEL', KEYS[1])\n"
 	"redis.call('ZREM', KEYS[2], sid)\n"
 	"redis.call('SREM', KEYS[3], sid)\n"
+	"redis.call('SREM', P_GWSOCKS .. ARGV[6], sid)\n"
 	"local rid = redis.call('GET', P_UROOM .. uid)\n"
 	"if rid then redis.call('SREM', P_ROOM .. rid .. ':socks', sid) end\n"
 	"if redis.call('ZCARD', KEYS[2]) > 0 then return out end\n"
@@ -177,11 +179,53 @@ live_register(struct gw *g, struct conn *c, const char *old_token)
 	run(g, "registration", register_lua, 6, 14, a);
 }
 
+/* Registered in Redis as far as this process knows (unregistration waits for the close). */
+static int
+registered(const struct conn *c)
+{
+	return c->authed && c->connected;
+}
+
+static int
+count_one(struct lws_dll2 *d, void *user)
+{
+	if (registered(lws_container_of(d, struct conn, list)))
+		(*(unsigned *)user)++;
+	return 0;
+}
+
+unsigned
+live_count(struct gw *g)
+{
+	unsigned n = 0;
+
+	lws_dll2_foreach_safe(&g->conns, &n, count_one);
+	return n;
+}
+
+static int
+reregister_one(struct lws_dll2 *d, void *user)
+{
+	struct conn *c = lws_container_of(d, struct conn, list);
+
+	if (registered(c) && !c->close_code && !c->flush_close)
+		live_register(user, c, NULL);
+	return 0;
+}
+
+void
+live_reregister_all(struct gw *g)
+{
+	ns_log_info("gateway: registrations lost in redis: registering %u sockets again",
+	    live_count(g));
+	lws_dll2_foreach_safe(&g->conns, g, reregister_one);
+}
+
 void
 live_unregister(struct gw *g, struct conn *c)
 {
 	char sock[NS_KEY_MAX], us[NS_KEY_MAX], ss[NS_KEY_MAX], now[LIVE_NUM_MAX], due[LIVE_NUM_MAX];
-	const char *a[8];
+	const char *a[9];
 	int64_t t = ns_clock_now_ms();
 
 	if (!ns_keys_socket(sock, c->sio_sid) || !ns_keys_user_sockets(us, c->user_id) ||
@@ -195,7 +239,8 @@ live_unregister(struct gw *g, struct conn *c)
 	a[5] = c->explicit_close ? "1" : "0";
 	a[6] = num(now, t);
 	a[7] = num(due, t + g->cfg->disconnect_grace_ms);
-	gwlua_eval(g, "unregistration", unregister_lua, 3, 8, a, callend_effects, NULL);
+	a[8] = g->id;
+	gwlua_eval(g, "unregistration", unregister_lua, 3, 9, a, callend_effects, NULL);
 }
 
 /* A presence or queue script for c's user. extra: the debounce key, or NULL. */

@@ -21,6 +21,12 @@ void live_register(struct gw *g, struct conn *c, const char *old_token);
  * disconnect_grace_ms unless a socket came back, run by whichever gateway claims it). */
 void live_unregister(struct gw *g, struct conn *c);
 
+/* How many of this gateway's sockets should be registered in Redis. */
+unsigned live_count(struct gw *g);
+/* Register every authenticated socket of this gateway again (Redis lost them, or another
+ * gateway took this one for dead and reaped them). */
+void live_reregister_all(struct gw *g);
+
 /* Event handlers (§3.3); unauthenticated sockets are ignored. */
 void live_presence_join(struct gw *g, struct conn *c, json_object *payload);
 void live_presence_leave(struct gw *g, struct conn *c, json_object *payload);

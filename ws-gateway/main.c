@@ -19,6 +19,7 @@
 #include "ctl.h"
 #include "gw.h"
 #include "http.h"
+#include "live.h"
 #include "pg.h"
 #include "sched.h"
 
@@ -130,9 +131,26 @@ usage(FILE *out)
 	fprintf(out, "usage: napalmsky-gateway [--config FILE] [--check-config] [--version]\n");
 }
 
-/* Close every socket with "going away" and let their Redis cleanup go out (their grace checks
- * are in Redis, claimed by the other gateways or by this one after a restart), then let
- * Redis finish; all within GW_DRAIN_MS. */
+/* A socket whose close has not completed by the half-way mark: hand its registration off
+ * now, while the bus still takes commands (conn_closed then skips it). */
+static int
+hand_off(struct lws_dll2 *d, void *user)
+{
+	struct conn *c = lws_container_of(d, struct conn, list);
+
+	if (c->authed) {
+		live_unregister(user, c);
+		c->authed = 0;
+	}
+	return 0;
+}
+
+/* Refuse new sockets (503 on upgrade and /health, so the proxy sends clients to another
+ * gateway) and close every socket with "going away", a transport loss: Socket.IO clients
+ * reconnect, and the unregistrations put each user's grace in Redis, where whichever gateway
+ * claims it finishes it. Then the heartbeat is deleted and Redis let finish; all within
+ * GW_DRAIN_MS. Whatever does not make it out is reaped by the other gateways' dead-gateway
+ * sweep (sched.c). */
 static void
 drain(struct gw *g)
 {
@@ -148,6 +166,7 @@ drain(struct gw *g)
 	while (ns_clock_mono_ms() < deadline - GW_DRAIN_MS / 2 && g->conns.count > 0)
 		if (lws_service(g->ctx, 0) < 0)
 			break;
+	lws_dll2_foreach_safe(&g->conns, g, hand_off);
 	if (g->bus)
 		bus_stop(g->bus);
 	while (ns_clock_mono_ms() < deadline &&

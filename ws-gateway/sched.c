@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "nsconfig.h"
@@ -11,6 +12,8 @@
 #include "callend.h"
 #include "gw.h"
 #include "gwlua.h"
+#include "keys.h"
+#include "live.h"
 #include "sched.h"
 
 #define NUM_MAX 24
@@ -47,6 +50,62 @@ static const char tick_lua[] =
 	"end\n"
 	"return out\n";
 
+/* The dead-gateway sweep (§3.9 last paragraph). KEYS: none.
+ * ARGV: now, grace ms, limit, own id, own cutoff ms ('0': none), sock prefix, ssocks prefix.
+ * A gateway in ns:gateways whose heartbeat is gone: its registered sockets are SPOPped from
+ * ns:gwsocks:<id> (so each is handled by exactly one sweeper, and a big gateway is spread
+ * over several ticks) and treated as transport losses: registration removed, the user made
+ * unavailable and the grace scheduled when no socket is left. The gateway leaves
+ * ns:gateways once nothing of it is left. With a cutoff, our own registrations older than
+ * this process (a restart under the same id, before the old heartbeat expired) go the same
+ * way. Answers {reaped, how many registrations we have, deadId, ...}: fewer than our
+ * sockets means Redis lost them or another gateway took us for dead (a stalled loop, a cut
+ * link), and we register them again. */
+static const char reap_lua[] =
+	GWLUA_PRELUDE
+	"local now, grace, lim = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+	"local self, cutoff, SOCK, SSOCKS = ARGV[4], tonumber(ARGV[5]), ARGV[6], ARGV[7]\n"
+	"local out = {0, 0}\n"
+	"local function reap(gw, sid)\n"
+	"  local s = hash(SOCK .. sid)\n"
+	"  if not s or s." NS_SOCK_GATEWAY " ~= gw or not s." NS_SOCK_USER " then return end\n"
+	"  local uid = s." NS_SOCK_USER "\n"
+	"  redis.call('DEL', SOCK .. sid)\n"
+	"  redis.call('ZREM', P_USOCKS .. uid, sid)\n"
+	"  if s." NS_SOCK_SESSION " then redis.call('SREM', SSOCKS .. s." NS_SOCK_SESSION ", sid) end\n"
+	"  local rid = redis.call('GET', P_UROOM .. uid)\n"
+	"  if rid then redis.call('SREM', P_ROOM .. rid .. ':socks', sid) end\n"
+	"  if redis.call('ZCARD', P_USOCKS .. uid) == 0 then\n"
+	"    unavailable(uid, false)\n"
+	"    redis.call('ZADD', S_GRACE, now + grace, uid)\n"
+	"  end\n"
+	"  out[1] = out[1] + 1\n"
+	"end\n"
+	"if cutoff > 0 then\n"
+	"  for _, sid in ipairs(redis.call('SMEMBERS', P_GWSOCKS .. self)) do\n"
+	"    local at = tonumber(redis.call('HGET', SOCK .. sid, '" NS_SOCK_AUTH_AT "') or '0') or 0\n"
+	"    if at < cutoff then\n"
+	"      redis.call('SREM', P_GWSOCKS .. self, sid)\n"
+	"      reap(self, sid)\n"
+	"    end\n"
+	"  end\n"
+	"end\n"
+	"for _, gw in ipairs(redis.call('SMEMBERS', K_GATEWAYS)) do\n"
+	"  if lim <= 0 then break end\n"
+	"  if redis.call('EXISTS', P_GW .. gw) == 0 then\n"
+	"    for _, sid in ipairs(redis.call('SPOP', P_GWSOCKS .. gw, lim)) do\n"
+	"      reap(gw, sid)\n"
+	"      lim = lim - 1\n"
+	"    end\n"
+	"    if redis.call('SCARD', P_GWSOCKS .. gw) == 0 then\n"
+	"      redis.call('SREM', K_GATEWAYS, gw)\n"
+	"      out[#out + 1] = gw\n"
+	"    end\n"
+	"  end\n"
+	"end\n"
+	"out[2] = redis.call('SCARD', P_GWSOCKS .. self)\n"
+	"return out\n";
+
 static void tick(lws_sorted_usec_list_t *sul);
 
 static void
@@ -75,15 +134,69 @@ tick(lws_sorted_usec_list_t *sul)
 	    (lws_usec_t)g->cfg->sched_tick_ms * LWS_US_PER_MS);
 }
 
+/* arg: how many registrations we had when the sweep was queued. Everything queued before
+ * it on the command link has run by then, so Redis holding fewer means some were lost. */
+static void
+on_reaped(struct gw *g, redisReply *reply, void *arg)
+{
+	size_t i;
+
+	g->gwcheck_busy = 0;
+	if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 ||
+	    reply->element[0]->type != REDIS_REPLY_INTEGER ||
+	    reply->element[1]->type != REDIS_REPLY_INTEGER)
+		return;
+	g->self_swept = 1;
+	if (reply->element[0]->integer > 0)
+		ns_log_info("gateway: %lld sockets of stopped gateways treated as lost",
+		    reply->element[0]->integer);
+	if (reply->element[1]->integer < (long long)(uintptr_t)arg)
+		live_reregister_all(g);
+	for (i = 2; i < reply->elements; i++)
+		if (reply->element[i]->type == REDIS_REPLY_STRING)
+			ns_log_info("gateway: gateway %s is gone", reply->element[i]->str);
+}
+
+static void
+gwcheck(lws_sorted_usec_list_t *sul)
+{
+	struct gw *g = lws_container_of(sul, struct gw, gwcheck);
+	char now[NUM_MAX], grace[NUM_MAX], cutoff[NUM_MAX], sockp[NS_KEY_MAX], ssp[NS_KEY_MAX];
+	const char *a[7];
+
+	if (!g->gwcheck_busy && bus_is_up(g->bus) && ns_keys_socket(sockp, "") &&
+	    ns_keys_session_sockets(ssp, "")) {
+		snprintf(now, sizeof(now), "%" PRId64, ns_clock_now_ms());
+		snprintf(grace, sizeof(grace), "%d", g->cfg->disconnect_grace_ms);
+		snprintf(cutoff, sizeof(cutoff), "%" PRId64, g->self_swept ? (int64_t)0 :
+		    g->started_at);
+		a[0] = now;
+		a[1] = grace;
+		a[2] = SCHED_REAP_MAX;
+		a[3] = g->id;
+		a[4] = cutoff;
+		a[5] = sockp;
+		a[6] = ssp;
+		if (gwlua_eval(g, "dead-gateway sweep", reap_lua, 0, 7, a, on_reaped,
+		    (void *)(uintptr_t)live_count(g)) == 0)
+			g->gwcheck_busy = 1;
+	}
+	lws_sul_schedule(g->ctx, 0, &g->gwcheck, gwcheck,
+	    (lws_usec_t)g->cfg->gateway_check_ms * LWS_US_PER_MS);
+}
+
 void
 sched_start(struct gw *g)
 {
 	lws_sul_schedule(g->ctx, 0, &g->sched, tick,
 	    (lws_usec_t)g->cfg->sched_tick_ms * LWS_US_PER_MS);
+	/* The first sweep soon: it also reaps what a previous run under our id left. */
+	lws_sul_schedule(g->ctx, 0, &g->gwcheck, gwcheck, SCHED_FIRST_CHECK_MS * LWS_US_PER_MS);
 }
 
 void
 sched_stop(struct gw *g)
 {
 	lws_sul_cancel(&g->sched);
+	lws_sul_cancel(&g->gwcheck);
 }

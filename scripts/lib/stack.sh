@@ -131,7 +131,7 @@ stack__save_env() {
 		echo "# written by scripts/lib/stack.sh"
 		local v
 		for v in STACK_DIR PG_PORT PG_SOCKDIR PG_DATA REDIS_PORT NGINX_PORT GATEWAY_PORTS \
-			DATABASE_URL REDIS_URL MEDIA_DIR STACK_URL API_SOCKET; do
+			DATABASE_URL REDIS_URL REDIS_SOCKET MEDIA_DIR STACK_URL API_SOCKET; do
 			if [ -n "${!v:-}" ]; then printf 'export %s=%q\n' "$v" "${!v}"; fi
 		done
 	} >"$STACK_DIR/stack.env"
@@ -150,7 +150,7 @@ stack_init() {
 	NS_BIN=${NS_BIN:-${top_builddir:-$STACK_SRC}}
 	# Never inherit another stack's ports or URLs from the environment.
 	unset PG_PORT PG_SOCKDIR PG_DATA REDIS_PORT NGINX_PORT GATEWAY_PORTS DATABASE_URL \
-		DATABASE_READ_URL REDIS_URL STACK_URL API_SOCKET
+		DATABASE_READ_URL REDIS_URL REDIS_SOCKET STACK_URL API_SOCKET
 	# An existing stack directory keeps its ports and paths (the persistent dev stack).
 	# shellcheck disable=SC1091
 	if [ -f "$STACK_DIR/stack.env" ]; then . "$STACK_DIR/stack.env"; fi
@@ -252,17 +252,33 @@ stack_stop_pg() {
 
 # ---- Redis --------------------------------------------------------------------------------
 
+# Programs reach Redis over its unix socket (REDIS_URL=unix:PATH, cheaper per command than
+# loopback TCP, as recommended for production); the TCP port stays open for redis-cli, node
+# and the tests. STACK_REDIS_TCP=1, or a socket path too long for sun_path, keeps REDIS_URL on TCP.
+STACK_REDIS_SOCK_MAX=100	# sun_path holds 108 bytes
 stack_start_redis() {
-	REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
-	export REDIS_URL REDIS_PORT
+	local sock="$STACK_DIR/redis.sock"
+	REDIS_SOCKET=
+	if [ "${STACK_REDIS_TCP:-0}" != 1 ] && [ "${#sock}" -le "$STACK_REDIS_SOCK_MAX" ]; then
+		REDIS_SOCKET=$sock
+		REDIS_URL="unix:$sock"
+	else
+		REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+	fi
+	export REDIS_URL REDIS_PORT REDIS_SOCKET
 	if ! stack_running redis; then
 		rm -f "$STACK_DIR/pids/redis"
 		redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+			${REDIS_SOCKET:+--unixsocket "$REDIS_SOCKET" --unixsocketperm 700} \
 			--dir "$STACK_DIR" --logfile "$STACK_DIR/logs/redis.log" --daemonize no \
 			</dev/null >/dev/null 2>&1 &
 		stack__record redis $! "$(command -v redis-server)"
 		stack_wait_for "$STACK_TIMEOUT" redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping ||
 			{ stack__log "Redis did not start:"; tail -20 "$STACK_DIR/logs/redis.log" >&2; return 1; }
+		if [ -n "$REDIS_SOCKET" ]; then
+			stack_wait_for "$STACK_TIMEOUT" redis-cli -s "$REDIS_SOCKET" ping ||
+				{ stack__log "Redis socket $REDIS_SOCKET did not answer"; return 1; }
+		fi
 	fi
 	stack__save_env
 }

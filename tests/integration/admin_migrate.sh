@@ -1,7 +1,9 @@
 #!/bin/bash
 # admin_migrate: napalmsky-admin against a throwaway PostgreSQL. Migrations apply once (also
 # with two concurrent runs), a failing or malformed one changes nothing, the schema enforces
-# its key constraints, and create-admin stores a cost-12 bcrypt hash.
+# its key constraints. Then, with Redis, two workers and nginx: create/passwd/remove-admin
+# (cost-12 bcrypt; a changed password or a removed admin ends its tokens at once) and
+# grant/revoke-admin, seen by the next request despite the workers' user cache.
 set -u
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
@@ -116,6 +118,27 @@ wait $p1; s1=$?; wait $p2; s2=$?
 is "$s1,$s2" "0,0" "concurrent migrate runs both succeed"
 is "$(cat "$T/race1" "$T/race2" | grep -c '^applied ')" "$nfiles" "concurrent runs apply each file once in total"
 
+# --- the rest runs against the real REST stack (Redis, 2 workers, nginx): an account or role
+# change must be seen by the very next request through any worker.
+export RL_AUTH_MAX=100000 RL_API_MAX=100000 RL_REPORT_MAX=100000 CACHE_TTL_S=300
+{ stack_start_redis && stack_start_api 2 && stack_start_nginx; } >"$T/stack.log" 2>&1 ||
+	{ echo "Bail out! the REST stack did not start: $(tail -5 "$T/stack.log")"; exit 1; }
+# req METHOD PATH TOKEN [JSON]: prints "<status> <body>".
+req() {
+	local auth=() data=()
+	[ -n "$3" ] && auth=(-H "Authorization: Bearer $3")
+	[ -n "${4:-}" ] && data=(-H 'Content-Type: application/json' --data-binary "$4")
+	curl -sS --max-time 10 -X "$1" -w ' %{http_code}' "${auth[@]}" "${data[@]}" "$STACK_URL$2" 2>&1 |
+		sed 's/^\(.*\) \([0-9]\{3\}\)$/\2 \1/'
+}
+status() { req "$@" | cut -d' ' -f1; }
+login() {	# USER PASSWORD: prints the admin token, or the status on failure
+	local out
+	out=$(req POST /admin/login '' "{\"username\":\"$1\",\"password\":\"$2\"}")
+	case $out in "200 "*) printf '%s\n' "$out" | sed -n 's/.*"adminToken": *"\([^"]*\)".*/\1/p' ;;
+	*) printf '%s\n' "${out%% *}" ;; esac
+}
+
 # --- create-admin
 printf 'correct horse battery\n' | "$ADMIN" create-admin ops >/dev/null 2>"$T/err"
 ok $? "create-admin reads the password from stdin"
@@ -123,24 +146,89 @@ hash=$(stack_psql -tAc "SELECT password_hash FROM admins WHERE username = 'ops'"
 case $hash in '$2b$12$'*) st=0 ;; *) st=1 ;; esac
 ok $st "admin hash is bcrypt cost 12"
 [ ${#hash} -eq 60 ]; ok $? "admin hash has 60 characters"
-stack_psql -qc "INSERT INTO admin_sessions (token, username, expires_at) VALUES (gen_random_uuid(), 'ops', now() + interval '1 day')"
-printf 'another long password\n' | "$ADMIN" create-admin ops >/dev/null 2>&1
-ok $? "create-admin on an existing admin succeeds"
-is "$(stack_psql -tAc "SELECT password_hash <> '$hash' AND NOT EXISTS (SELECT 1 FROM admin_sessions) FROM admins WHERE username = 'ops'")" \
-	t "changing the password replaces the hash and ends the admin's sessions"
+tok1=$(login ops 'correct horse battery')
+is "${#tok1}" 36 "the admin logs in with the password from stdin"
+"$ADMIN" create-admin ops2 'password as argument' >/dev/null 2>&1
+ok $? "create-admin takes the password as an argument"
+tok2=$(login ops2 'password as argument')
+is "${#tok2}" 36 "the admin logs in with the password given as an argument"
+out=$("$ADMIN" create-admin ops 'another long password' 2>&1); st=$?
+is "$st,$(stack_psql -tAc "SELECT password_hash <> '$hash' FROM admins WHERE username = 'ops'"),$(status GET /admin/verify "$tok1")" \
+	"0,t,401" "create-admin on an existing admin changes its password and ends its tokens"
+printf '%s\n' "$out" | grep -q '^changed password of admin ops; 1 session(s) ended'; ok $? "and says so ($out)"
+tok1=$(login ops 'another long password')
+is "${#tok1}" 36 "the admin logs in with the changed password"
 printf 'short\n' | "$ADMIN" create-admin weak >/dev/null 2>&1; st=$?
 is "$st,$(stack_psql -tAc "SELECT count(*) FROM admins WHERE username = 'weak'")" "1,0" "a password under 8 characters is refused"
+"$ADMIN" create-admin weak2 'short' >/dev/null 2>&1; st=$?
+is "$st,$(stack_psql -tAc "SELECT count(*) FROM admins WHERE username = 'weak2'")" "1,0" "a short password argument is refused"
 printf 'long enough password\n' | "$ADMIN" create-admin 'bad name' >/dev/null 2>&1
 is "$?" 1 "an invalid username is refused"
 "$ADMIN" create-admin nopass </dev/null >/dev/null 2>&1
 is "$?" 1 "no password on stdin is refused"
-"$ADMIN" list-admins | grep -q '^ops	'; ok $? "list-admins shows the admin"
+"$ADMIN" create-admin x y z >/dev/null 2>&1
+is "$?" 2 "create-admin with three arguments is a bad command line"
+
+# --- passwd-admin: new password, and every token of that admin ends at once
+out=$("$ADMIN" passwd-admin ops 'a brand new password' 2>&1); st=$?
+is "$st,$(status GET /admin/verify "$tok1"),$(status GET /report/stats "$tok1")" "0,401,403" \
+	"passwd-admin ends the admin's tokens immediately"
+printf '%s\n' "$out" | grep -q '1 session(s) ended'; ok $? "passwd-admin says how many sessions it ended ($out)"
+is "$(status GET /admin/verify "$tok2")" 200 "another admin's token is untouched"
+is "$(login ops 'correct horse battery')" 401 "the old password no longer logs in"
+tok1=$(login ops 'a brand new password')
+is "${#tok1}" 36 "the new password logs in"
+printf 'from stdin this time\n' | "$ADMIN" passwd-admin ops >/dev/null 2>&1
+is "$?,$(status GET /admin/verify "$tok1"),${#tok1}" "0,401,36" "passwd-admin reads stdin when the password is omitted"
+tok1=$(login ops 'from stdin this time')
+"$ADMIN" passwd-admin nobody 'long enough password' >/dev/null 2>&1
+is "$?" 1 "passwd-admin of an unknown admin fails"
+"$ADMIN" passwd-admin ops 'short' >/dev/null 2>&1
+is "$?,$(status GET /admin/verify "$tok1")" "1,200" "passwd-admin refuses a short password and keeps the sessions"
+
+"$ADMIN" list-admins >"$T/list" 2>&1
+grep -q '^ops	.*	1$' "$T/list" && grep -q '^ops2	' "$T/list"; ok $? "list-admins shows the admins and their live sessions"
+
+# --- remove-admin (and its alias delete-admin): the account and its tokens go
+out=$("$ADMIN" remove-admin ops2 2>&1); st=$?
+is "$st,$(status GET /admin/verify "$tok2"),$(status GET /report/stats "$tok2")" "0,401,403" \
+	"remove-admin ends the admin's tokens immediately"
+is "$(login ops2 'password as argument')" 401 "a removed admin cannot log in"
+"$ADMIN" remove-admin ops2 >/dev/null 2>&1
+is "$?" 1 "removing an unknown admin fails"
+"$ADMIN" delete-admin ops >/dev/null
+is "$?,$(stack_psql -tAc "SELECT count(*) FROM admins") $(stack_psql -tAc "SELECT count(*) FROM admin_sessions")" "0,0 0" \
+	"delete-admin still works as an alias"
+
+# --- grant-admin / revoke-admin: the workers' user cache must not hide the change
+out=$(req POST /auth/guest '' '{"name":"Gina","gender":"female"}')
+G=$(printf '%s\n' "$out" | sed -n 's/.*"userId": *"\([^"]*\)".*/\1/p')
+GT=$(printf '%s\n' "$out" | sed -n 's/.*"sessionToken": *"\([^"]*\)".*/\1/p')
+[ ${#G} -eq 36 ] && [ ${#GT} -eq 36 ] || { echo "Bail out! guest signup failed: $out"; exit 1; }
+is "$(status GET /report/stats "$GT")" 403 "a plain user cannot read the report stats"
+is "$(stack_redis_cli EXISTS "ns:c:u:$G")" 1 "the workers now cache that user's row"
+"$ADMIN" grant-admin "$G" >"$T/out" 2>&1
+is "$?,$(status GET /report/stats "$GT"),$(status GET /report/stats "$GT")" "0,200,200" \
+	"after grant-admin the user's next requests pass guard A"
+grep -q warning "$T/out"; is "$?" 1 "no warning while Redis is up"
+"$ADMIN" revoke-admin "${G^^}" >/dev/null 2>&1
+is "$?,$(status GET /report/stats "$GT")" "0,403" "after revoke-admin (upper-case id) the next request is refused"
 "$ADMIN" grant-admin ANN@example.ORG >/dev/null && \
 	is "$(stack_psql -tAc "SELECT role FROM users WHERE user_id = '$A'")" admin "grant-admin by email sets the role"
-"$ADMIN" revoke-admin "${A^^}" >/dev/null && \
-	is "$(stack_psql -tAc "SELECT role FROM users WHERE user_id = '$A'")" user "revoke-admin by (upper-case) id clears it"
-"$ADMIN" delete-admin ops >/dev/null
-is "$?,$(stack_psql -tAc "SELECT count(*) FROM admins")" "0,0" "delete-admin removes the admin"
+"$ADMIN" revoke-admin "$A" >/dev/null && \
+	is "$(stack_psql -tAc "SELECT role FROM users WHERE user_id = '$A'")" user "revoke-admin by id clears it"
+"$ADMIN" grant-admin nobody@example.org >/dev/null 2>&1
+is "$?" 1 "grant-admin of an unknown email fails"
+"$ADMIN" grant-admin not-a-uuid >/dev/null 2>&1
+is "$?" 1 "grant-admin of something that is neither id nor email fails"
+# Redis down: the role is still written, and the output says the cache was not invalidated.
+stack_stop_redis >/dev/null 2>&1
+timeout 20 "$ADMIN" grant-admin "$G" >"$T/out" 2>&1; st=$?
+is "$st,$(stack_psql -tAc "SELECT role FROM users WHERE user_id = '$G'")" "0,admin" \
+	"grant-admin with Redis down still sets the role"
+grep -q '^warning: .*not invalidated' "$T/out"; ok $? "and warns that the cache was not invalidated"
+stack_start_redis >/dev/null 2>&1
+is "$(status GET /report/stats "$GT")" 200 "with Redis back the user passes guard A"
 
 # --- configuration
 "$ADMIN" check-config >"$T/cfg" 2>&1; ok $? "check-config exits 0 on a valid configuration"

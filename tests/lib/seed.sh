@@ -28,6 +28,14 @@ seed__sql_uuid() {
 	echo "overlay(overlay(md5('seed-$1-' || i) placing '4' from 13 for 1) placing '8' from 17 for 1)::uuid"
 }
 
+# redis-cli takes no unix: URL (stack.sh exports one): give it the socket path instead.
+seed__redis_cli() {
+	case $REDIS_URL in
+	unix:*) redis-cli -s "${REDIS_URL#unix:}" "$@" ;;
+	*) redis-cli -u "$REDIS_URL" "$@" ;;
+	esac
+}
+
 seed__psql() { psql -X -q -v ON_ERROR_STOP=1 "$DATABASE_URL" "$@"; }
 
 seed_users() {
@@ -66,6 +74,6 @@ seed_available() {
 			    " availableSince " since, a, " "); cmd(10, a)
 			split("SADD ns:online " $1, a, " "); cmd(3, a)
 			split("ZADD ns:available " since " " $1, a, " "); cmd(4, a)
-		}' | redis-cli -u "$REDIS_URL" --pipe 2>&1) || { echo "$out" >&2; return 1; }
+		}' | seed__redis_cli --pipe 2>&1) || { echo "$out" >&2; return 1; }
 	case $out in *"errors: 0,"*) return 0 ;; *) echo "$out" >&2; return 1 ;; esac
 }

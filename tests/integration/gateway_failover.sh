@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Gateway failover against the whole stack (PostgreSQL, Redis, 2 API workers, 2 gateways,
+# nginx), with short heartbeat, check and grace settings: a SIGKILLed gateway is detected by
+# the other one (heartbeat gone), its sockets are treated as transport losses (§3.9), a
+# client reconnects through nginx and a user who does not is cleaned up; a restart under the
+# same id reaps what the previous process left; a SIGTERMed gateway hands its sockets off and
+# exits within 10 s; a gateway registers its sockets again when Redis lost them.
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+
+if ! t_node_ready; then
+	echo "1..0 # SKIP node, socket.io-client or ws not installed (run: scripts/dev test, or npm ci in tests/integration/node)"
+	exit 0
+fi
+if ! command -v redis-cli >/dev/null 2>&1 || ! command -v psql >/dev/null 2>&1; then
+	echo "1..0 # SKIP redis-cli or psql not installed"
+	exit 0
+fi
+CHECK=$top_srcdir/tests/integration/node/failover_check.js
+export GATEWAY_HEARTBEAT_TTL_MS=3000 GATEWAY_CHECK_MS=500 DISCONNECT_GRACE_MS=2000 SCHED_TICK_MS=200
+t_start_stack 2 2
+read -r -a PORTS <<<"$GATEWAY_PORTS"
+GW_BIN=$(stack_bin napalmsky-gateway) || t_bail "no gateway binary"
+export REDIS_PORT
+
+uid() { printf '00000000-0000-4000-8000-%012d' "$1"; }
+tok() { printf '00000000-0000-4000-9000-%012d' "$1"; }
+sql() { stack_psql -qtAX -v ON_ERROR_STOP=1 "$@"; }
+for n in $(seq 1 9); do
+	sql -c "INSERT INTO users (user_id, name, gender) VALUES ('$(uid "$n")', 'User $n', 'female');
+		INSERT INTO sessions (session_token, user_id, expires_at)
+		VALUES ('$(tok "$n")', '$(uid "$n")', now() + interval '1 day');" || t_bail "cannot insert user $n"
+done
+
+# gwK=port:pid for each running gateway (stack_start_gateways records gw1, gw2 in order).
+declare -A GW_PID
+k=0
+while read -r pid _; do
+	k=$((k + 1))
+	GW_PID[gw$k]=$pid
+done <"$STACK_DIR/pids/gateway"
+gws() { echo "gw1=${PORTS[0]}:${GW_PID[gw1]},gw2=${PORTS[1]}:${GW_PID[gw2]}"; }
+
+# Start gateway ID again on its port, recorded so that stack_stop stops it.
+restart_gateway() {
+	local id=$1 port=${PORTS[$((${1#gw} - 1))]}
+	GATEWAY_HOST=127.0.0.1 GATEWAY_PORT=$port GATEWAY_ID=$id \
+		"$GW_BIN" </dev/null >>"$STACK_DIR/logs/gateway-${id#gw}.log" 2>&1 &
+	GW_PID[$id]=$!
+	stack__record gateway "$!" "$GW_BIN"
+	stack_wait_for 10 stack__gw_ready "$port"
+}
+
+# Turn the checker's PASS/FAIL lines into TAP; GATEWAY names the gateway it stopped.
+STOPPED=
+node_check() {
+	local label=$1 out rc line; shift
+	out=$(timeout 120 node "$CHECK" "$@" 2>"$T_TMP/node.err"); rc=$?
+	STOPPED=
+	while IFS= read -r line; do
+		case $line in
+		"PASS "*) t_pass "$label: ${line#PASS }" ;;
+		"FAIL "*) t_fail "$label: ${line#FAIL }" ;;
+		"GATEWAY "*) STOPPED=${line#GATEWAY } ;;
+		esac
+	done <<<"$out"
+	[ "$rc" -eq 0 ] || t_fail "$label: checker exited $rc" "$(tail -5 "$T_TMP/node.err")"
+	[ -n "$out" ] || t_fail "$label: checker printed nothing" "$(tail -5 "$T_TMP/node.err")"
+}
+
+# 1. SIGKILL: detection by the survivor, reconnection, cleanup of the user who stays away.
+node_check "SIGKILL" kill "$STACK_URL" "$(gws)" "$(tok 1)" "$(uid 1)" "$(tok 2)" "$(uid 2)" "$(tok 3)" "$(uid 3)"
+[ -n "$STOPPED" ] || t_bail "the kill scenario stopped no gateway"
+t_ok "killed gateway $STOPPED restarts" restart_gateway "$STOPPED"
+
+# 2. A restart under the same id before the heartbeat expires: the new process reaps the
+# registrations its predecessor left (no socket of this process is older than its start).
+ID=gw1 PORT=${PORTS[0]}
+G=00000000-0000-4000-8000-0000000000aa
+redis-cli -h 127.0.0.1 -p "$REDIS_PORT" >/dev/null <<EOF
+SET ns:gw:$ID x PX 60000
+SADD ns:gateways $ID
+HSET ns:sock:ghost1 gatewayId $ID socketId ghost1 userId $G sessionToken tghost authenticatedAt 1000
+ZADD ns:usocks:$G 1000 ghost1
+SADD ns:ssocks:tghost ghost1
+SADD ns:gwsocks:$ID ghost1
+SADD ns:online $G
+HSET ns:presence:$G online 1 available 1 availableSince 1000 lastActiveAt 1000
+ZADD ns:available 1000 $G
+EOF
+kill -KILL "${GW_PID[$ID]}"
+stack__wait_gone 5 "${GW_PID[$ID]}"
+t_ok "gateway $ID restarts under the same id" restart_gateway "$ID"
+reaped() { [ "$(stack_redis_cli EXISTS ns:sock:ghost1)" = 0 ] && [ "$(stack_redis_cli SISMEMBER ns:gwsocks:$ID ghost1)" = 0 ]; }
+t_ok "the restarted gateway reaps its predecessor's registrations" stack_wait_for 3 reaped
+gone() { [ "$(stack_redis_cli SISMEMBER ns:online $G)" = 0 ] && [ "$(stack_redis_cli EXISTS ns:presence:$G)" = 0 ]; }
+t_ok "their user is cleaned up after the grace" stack_wait_for 6 gone
+t_is "$(stack_redis_cli ZSCORE ns:available $G)" "" "their user left the queue"
+t_is "$(stack_redis_cli SISMEMBER ns:gateways $ID)" 1 "the restarted gateway is listed"
+t_ok "the restarted gateway is healthy" stack__gw_ready "$PORT"
+
+# 3. SIGTERM: clients reconnect elsewhere, registrations handed off, exit within 10 s.
+node_check "SIGTERM" term "$STACK_URL" "$(gws)" "$(tok 4):$(uid 4)" "$(tok 5):$(uid 5)" \
+	"$(tok 6):$(uid 6)" "$(tok 7):$(uid 7)" "$(tok 8):$(uid 8)" "$(tok 9):$(uid 9)"
+[ -n "$STOPPED" ] && grep -q "gateway $STOPPED: stopped" "$STACK_DIR/logs/gateway-${STOPPED#gw}.log"
+t_is "$?" 0 "the SIGTERMed gateway logged a clean stop"
+
+# 4. Registrations lost in Redis while the socket lives are put back by its gateway.
+SURVIVOR=gw1
+[ "$STOPPED" = gw1 ] && SURVIVOR=gw2
+node_check "lost registration" lost "http://127.0.0.1:${PORTS[$((${SURVIVOR#gw} - 1))]}" "$(tok 1)" "$(uid 1)"
+
+t_is "$(stack_pids gateway | wc -l | tr -d ' ')" 1 "one gateway still running"
+t_done

@@ -1,0 +1,264 @@
+// failover_check.js: gateway death and gateway drain, for tests/integration/gateway_failover.sh.
+// One "PASS <what>" or "FAIL <what>: <detail>" line per check; "GATEWAY <id>" names the gateway
+// a scenario stopped. Redis is read with redis-cli (REDIS_PORT). GWS is "id=port:pid,id=port:pid".
+// Timings come from the environment the gateways were started with: GATEWAY_HEARTBEAT_TTL_MS,
+// GATEWAY_CHECK_MS, DISCONNECT_GRACE_MS, SCHED_TICK_MS.
+//   node failover_check.js kill  NGINX_URL GWS TOKEN_A USER_A TOKEN_B USER_B TOKEN_C USER_C
+//   node failover_check.js term  NGINX_URL GWS TOKEN:USER...
+//   node failover_check.js lost  URL TOKEN USER
+'use strict';
+const { io } = require('socket.io-client');
+const { execFileSync } = require('child_process');
+const fs = require('fs');
+
+const STEP_MS = 8000;	// bound on every single wait
+const MARGIN_MS = 3000;
+const TTL_MS = Number(process.env.GATEWAY_HEARTBEAT_TTL_MS || 15000);
+const CHECK_MS = Number(process.env.GATEWAY_CHECK_MS || 2000);
+const GRACE_MS = Number(process.env.DISCONNECT_GRACE_MS || 5000);
+const TICK_MS = Number(process.env.SCHED_TICK_MS || 500);
+const DRAIN_LIMIT_MS = 10000;
+
+let failed = 0;
+const pass = (what) => console.log(`PASS ${what}`);
+const fail = (what, detail) => { failed++; console.log(`FAIL ${what}: ${String(detail).replace(/\n/g, ' ')}`); };
+const check = (cond, what, detail) => (cond ? pass(what) : fail(what, detail));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function redis(...args) {
+	return execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', process.env.REDIS_PORT, '--raw', ...args],
+		{ encoding: 'utf8' }).trim();
+}
+const lines = (s) => (s === '' ? [] : s.split('\n'));
+
+function withTimeout(p, ms, what) {
+	let t;
+	return Promise.race([p, new Promise((_, rej) => { t = setTimeout(() => rej(new Error(`timeout after ${ms} ms: ${what}`)), ms); })])
+		.finally(() => clearTimeout(t));
+}
+
+// A socket whose events (and disconnects) are recorded from the start; next(name, pred)
+// waits for a recorded or future match and consumes it.
+function open(url, opts = {}) {
+	const s = io(url, { transports: ['websocket'], reconnection: false, timeout: STEP_MS, forceNew: true, ...opts });
+	s.log = [];
+	s.waiters = [];
+	const record = (name, payload) => {
+		s.log.push({ name, payload });
+		s.waiters = s.waiters.filter((w) => !(w.name === name && w.pred(payload) && (w.res(payload), true)));
+	};
+	s.onAny(record);
+	s.on('disconnect', (reason) => record('disconnect', reason));
+	s.on('connect_error', (e) => record('connect_error', e.message));
+	s.next = (name, pred = () => true, ms = STEP_MS) => {
+		const i = s.log.findIndex((e) => e.name === name && pred(e.payload));
+		if (i >= 0) return Promise.resolve(s.log.splice(i, 1)[0].payload);
+		return withTimeout(new Promise((res) => s.waiters.push({ name, pred, res })), ms, `event ${name}`)
+			.then((p) => { const j = s.log.findIndex((e) => e.name === name && e.payload === p); if (j >= 0) s.log.splice(j, 1); return p; });
+	};
+	s.seen = (name, pred = () => true) => s.log.some((e) => e.name === name && pred(e.payload));
+	return s;
+}
+
+// Reconnects on its own (through nginx) with short delays, re-sending the token each time.
+const RECONNECT = { reconnection: true, reconnectionDelay: 200, reconnectionDelayMax: 1000, randomizationFactor: 0 };
+
+async function authed(url, token, opts = {}) {
+	const s = open(url, { auth: { token }, ...opts });
+	await s.next('auth:success');
+	return s;
+}
+
+async function attempt(what, fn) {
+	try { await fn(); } catch (e) { fail(what, e.message); }
+}
+
+// Poll fn until it returns true; PASS, or FAIL with its last answer.
+async function waitFor(what, fn, ms = STEP_MS) {
+	const end = Date.now() + ms;
+	let last;
+	for (;;) {
+		last = fn();
+		if (last === true) { pass(what); return true; }
+		if (Date.now() >= end) break;
+		await sleep(100);
+	}
+	fail(what, `still ${JSON.stringify(last)}`);
+	return false;
+}
+
+function parseGws(spec) {
+	const gws = {};
+	for (const item of spec.split(',')) {
+		const m = /^([^=]+)=(\d+):(\d+)$/.exec(item);
+		if (!m) throw new Error(`bad gateway spec ${item}`);
+		gws[m[1]] = { id: m[1], url: `http://127.0.0.1:${m[2]}`, pid: Number(m[3]) };
+	}
+	return gws;
+}
+
+// Gone or a zombie (its parent, the test shell, may reap it late).
+function exited(pid) {
+	try {
+		const st = /^State:\s+(\S)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+		return !st || st[1] === 'Z' || st[1] === 'X';
+	} catch (e) {
+		return true;
+	}
+}
+
+const gatewayOf = (sid) => redis('HGET', `ns:sock:${sid}`, 'gatewayId');
+
+const cmds = {
+	// SIGKILL the gateway holding A (reconnecting, through nginx) and C (not reconnecting);
+	// B watches from the other gateway.
+	async kill(nginx, spec, tokA, uidA, tokB, uidB, tokC, uidC) {
+		const gws = parseGws(spec);
+		const A = await authed(nginx, tokA, RECONNECT);
+		A.emit('queue:join');
+		await waitFor('A (through nginx) is in the queue', () => redis('ZSCORE', 'ns:available', uidA) !== '' || 'not available');
+		const oldA = A.id;
+		const gwA = gatewayOf(oldA);
+		const dead = gws[gwA];
+		const other = Object.values(gws).find((g) => g.id !== gwA);
+		if (!dead || !other) throw new Error(`A registered on unknown gateway '${gwA}'`);
+		const B = await authed(other.url, tokB);
+		const C = await authed(dead.url, tokC);
+		check(gatewayOf(B.id) === other.id && gatewayOf(C.id) === dead.id, 'B is on the other gateway, C on A\'s',
+			`${gatewayOf(B.id)} ${gatewayOf(C.id)}`);
+		const idx = lines(redis('SMEMBERS', `ns:gwsocks:${dead.id}`));
+		check(idx.includes(oldA) && idx.includes(C.id), `ns:gwsocks:${dead.id} indexes its sockets`, idx);
+		check(lines(redis('SMEMBERS', 'ns:gateways')).sort().join(' ') === Object.keys(gws).sort().join(' '),
+			'ns:gateways lists both gateways', redis('SMEMBERS', 'ns:gateways'));
+		A.log = [];
+		B.log = [];
+
+		const t0 = Date.now();
+		process.kill(dead.pid, 'SIGKILL');
+		console.log(`GATEWAY ${dead.id}`);
+
+		await attempt('A reconnects through nginx to the surviving gateway and re-authenticates', async () => {
+			await A.next('disconnect');
+			await A.next('auth:success', () => true, STEP_MS);
+			check(A.id !== oldA && gatewayOf(A.id) === other.id,
+				'A reconnects through nginx to the surviving gateway and re-authenticates',
+				`${oldA} -> ${A.id} on ${gatewayOf(A.id)}`);
+		});
+		const limit = TTL_MS + CHECK_MS + MARGIN_MS;
+		await waitFor('the dead gateway\'s socket of A is reaped: ns:usocks holds only the new socket', () => {
+			const socks = lines(redis('ZRANGE', `ns:usocks:${uidA}`, '0', '-1'));
+			const ghost = redis('EXISTS', `ns:sock:${oldA}`);
+			return (socks.length === 1 && socks[0] === A.id && ghost === '0') || { socks, ghost };
+		}, limit);
+		await waitFor(`${dead.id} leaves ns:gateways and its socket index is gone`, () => {
+			const members = lines(redis('SMEMBERS', 'ns:gateways'));
+			const left = redis('SCARD', `ns:gwsocks:${dead.id}`);
+			return (!members.includes(dead.id) && left === '0') || { members, left };
+		}, limit);
+
+		await attempt('B gets presence:update online:false for C (never reconnected)', async () => {
+			await B.next('presence:update', (p) => p && p.userId === uidC && p.online === false,
+				TTL_MS + CHECK_MS + GRACE_MS + TICK_MS + MARGIN_MS);
+			const took = Date.now() - t0;
+			check(took <= TTL_MS + CHECK_MS + GRACE_MS + TICK_MS + MARGIN_MS,
+				'B gets presence:update online:false for C within heartbeat TTL + grace', `${took} ms`);
+		});
+		check(redis('SISMEMBER', 'ns:online', uidC) === '0' && redis('EXISTS', `ns:presence:${uidC}`) === '0' &&
+			redis('EXISTS', `ns:usocks:${uidC}`) === '0', 'C is cleaned up: not online, no presence, no sockets',
+		`${redis('SISMEMBER', 'ns:online', uidC)} ${redis('EXISTS', `ns:presence:${uidC}`)}`);
+
+		// A's own grace (scheduled when its old socket was reaped) must find the new socket.
+		await waitFor('A\'s grace check has run', () => redis('ZSCORE', 'ns:sched:grace', uidA) === '' || 'pending',
+			GRACE_MS + TICK_MS + MARGIN_MS);
+		await sleep(TICK_MS * 2);
+		check(redis('SISMEMBER', 'ns:online', uidA) === '1', 'A stays online after the grace',
+			redis('SISMEMBER', 'ns:online', uidA));
+		check(!B.seen('presence:update', (p) => p && p.userId === uidA && p.online === false),
+			'B saw no presence:update online:false for A', JSON.stringify(B.log));
+		A.close();
+		B.close();
+		C.close();
+	},
+
+	// Open sockets through nginx, SIGTERM the gateway holding the most: they reconnect to the
+	// other one, the registrations are handed off at once, and the process exits in time.
+	async term(nginx, spec, ...users) {
+		const gws = parseGws(spec);
+		const socks = [];
+		for (const tu of users) {
+			const [token, uid] = tu.split(':');
+			const s = await authed(nginx, token, RECONNECT);
+			s.uid = uid;
+			s.gw = gatewayOf(s.id);
+			socks.push(s);
+		}
+		const count = (id) => socks.filter((s) => s.gw === id).length;
+		const target = Object.values(gws).sort((a, b) => count(b.id) - count(a.id))[0];
+		const other = Object.values(gws).find((g) => g.id !== target.id);
+		const moving = socks.filter((s) => s.gw === target.id);
+		check(moving.length > 0, `${moving.length} of ${socks.length} sockets on ${target.id}`, 'none');
+		const oldIds = moving.map((s) => s.id);
+		for (const s of moving) s.log = [];
+
+		const t0 = Date.now();
+		process.kill(target.pid, 'SIGTERM');
+		console.log(`GATEWAY ${target.id}`);
+
+		await attempt('sockets of the stopping gateway reconnect elsewhere', async () => {
+			const reasons = await Promise.all(moving.map((s) => s.next('disconnect')));
+			check(reasons.every((r) => r === 'transport close'),
+				'the stopping gateway closes its sockets as a transport loss (clients reconnect)', reasons);
+			await Promise.all(moving.map((s) => s.next('auth:success', () => true, STEP_MS)));
+			const where = moving.map((s) => gatewayOf(s.id));
+			check(where.every((g) => g === other.id), `sockets reconnect through nginx to ${other.id} and re-authenticate`, where);
+		});
+		await waitFor('the stopping gateway exits within 10 s', () => exited(target.pid) || `${Date.now() - t0} ms`,
+			DRAIN_LIMIT_MS + 500);
+		const took = Date.now() - t0;
+		check(took <= DRAIN_LIMIT_MS, `exit took ${took} ms (at most ${DRAIN_LIMIT_MS})`, took);
+		// Handed off at shutdown, not left for the heartbeat to expire.
+		check(oldIds.every((id) => redis('EXISTS', `ns:sock:${id}`) === '0') &&
+			redis('SCARD', `ns:gwsocks:${target.id}`) === '0',
+		'the stopped gateway\'s registrations are removed at shutdown', oldIds.map((id) => redis('EXISTS', `ns:sock:${id}`)));
+		check(redis('EXISTS', `ns:gw:${target.id}`) === '0', 'its heartbeat key is deleted', redis('GET', `ns:gw:${target.id}`));
+		await sleep(GRACE_MS + TICK_MS * 3);
+		const online = moving.map((s) => redis('SISMEMBER', 'ns:online', s.uid));
+		check(online.every((o) => o === '1'), 'users who reconnected stay online after the grace', online);
+		for (const s of socks) {
+			const z = lines(redis('ZRANGE', `ns:usocks:${s.uid}`, '0', '-1'));
+			if (z.length !== 1 || z[0] !== s.id) fail(`ns:usocks of ${s.uid} holds only its live socket`, z);
+		}
+		for (const s of socks) s.close();
+	},
+
+	// Redis loses a live socket's registration (a restart, or another gateway that took this
+	// one for dead): the gateway's sweep notices and registers it again.
+	async lost(url, token, uid) {
+		const s = await authed(url, token);
+		const gw = gatewayOf(s.id);
+		redis('DEL', `ns:sock:${s.id}`, `ns:usocks:${uid}`, `ns:gwsocks:${gw}`);
+		redis('SREM', 'ns:online', uid);
+		await waitFor('a live socket whose registration Redis lost is registered again', () => {
+			const back = gatewayOf(s.id);
+			const socks = lines(redis('ZRANGE', `ns:usocks:${uid}`, '0', '-1'));
+			const idx = redis('SISMEMBER', `ns:gwsocks:${gw}`, s.id);
+			const online = redis('SISMEMBER', 'ns:online', uid);
+			return (back === gw && socks.includes(s.id) && idx === '1' && online === '1') || { back, socks, idx, online };
+		}, CHECK_MS + MARGIN_MS);
+		s.close();
+	},
+};
+
+(async () => {
+	const [cmd, ...args] = process.argv.slice(2);
+	if (!cmds[cmd]) {
+		console.error(`unknown command ${cmd}`);
+		process.exit(2);
+	}
+	try {
+		await cmds[cmd](...args);
+	} catch (e) {
+		fail(`${cmd}: unexpected error`, e.stack || e.message);
+	}
+	process.exit(failed ? 1 : 0);
+})();
