@@ -23,7 +23,8 @@ function withTimeout(p, ms, what) {
 }
 
 function connect() {
-	const s = io(url, { transports: ['websocket'], reconnection: false, timeout: STEP_MS, forceNew: true });
+	const s = io(url, { transports: ['websocket'], reconnection: false, timeout: STEP_MS, forceNew: true,
+		perMessageDeflate: process.env.BENCH_DEFLATE === '0' ? false : { threshold: 1024 } });
 	return withTimeout(new Promise((res, rej) => {
 		s.once('connect', () => res(s));
 		s.once('connect_error', (e) => rej(new Error(`connect_error: ${e.message}`)));

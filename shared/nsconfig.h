@@ -41,6 +41,8 @@ struct ns_config {
 	int connect_timeout_ms;			/* CONNECT_TIMEOUT_MS: no CONNECT packet → close */
 	int sockets_per_user;			/* SOCKETS_PER_USER */
 	int send_queue_max;			/* SEND_QUEUE_MAX bytes per socket */
+	int socket_events_per_second;		/* messages a socket may send per second, sustained */
+	int socket_events_burst;		/* ... and in a burst, before it is closed */
 	char trusted_proxies[NS_CFG_STR_MAX];	/* TRUSTED_PROXIES, CIDRs whose X-Real-IP is used */
 	/* calls (contract §3.6-§3.9, §4.1) */
 	int invite_window_ms;			/* INVITE_WINDOW_MS: response window, ttlMs of call:notify */

@@ -14,6 +14,7 @@ INTEGRATION_TESTS = \
 	tests/integration/turn_coturn.sh \
 	tests/integration/service_routes.sh \
 	tests/integration/gateway.sh \
+	tests/integration/gateway_limits.sh \
 	tests/integration/realtime.sh \
 	tests/integration/calls.sh \
 	tests/integration/gateway_failover.sh \
@@ -26,6 +27,7 @@ EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/node/package.json \
 	tests/integration/node/package-lock.json \
 	tests/integration/node/gateway_check.js \
+	tests/integration/node/limits_check.js \
 	tests/integration/node/realtime_check.js \
 	tests/integration/node/calls_check.js \
 	tests/integration/node/failover_check.js \

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "bus.h"
 #include "gw.h"
+#include "metrics.h"
 
 #define BUS_TICK_MS 100		/* timer resolution for timeouts, retries, heartbeat */
 #define BUS_BACKOFF_MIN_MS 100
@@ -119,6 +120,7 @@ on_reply(redisAsyncContext *ac, void *r, void *privdata)
 		return;	/* the context is being freed */
 	if (reply->type == REDIS_REPLY_ERROR) {
 		ns_log_err("gateway: redis %s: %s", l->name, reply->str);
+		metrics_inc(METRICS_REDIS_ERRORS);
 		l->broken = 1;
 		return;
 	}
@@ -166,8 +168,10 @@ on_disconnect(const redisAsyncContext *ac, int status)
 {
 	struct link *l = ac->ev.data;
 
-	if (status != REDIS_OK && !l->bus->stopping)
+	if (status != REDIS_OK && !l->bus->stopping) {
 		ns_log_warn("gateway: redis %s link lost: %s", l->name, ac->errstr);
+		metrics_inc(METRICS_REDIS_ERRORS);
+	}
 }
 
 /* Queue a command that counts towards the command timeout. */
@@ -192,6 +196,7 @@ command(struct link *l, redisCallbackFn *fn, void *privdata, const char *fmt, ..
 struct call {
 	bus_reply_fn fn;
 	void *arg;
+	int64_t queued_us;	/* for the round-trip histogram */
 };
 
 static void
@@ -204,9 +209,12 @@ on_call(redisAsyncContext *ac, void *r, void *privdata)
 	progress(l);
 	if (reply && reply->type == REDIS_REPLY_ERROR) {
 		ns_log_err("gateway: redis: %s", reply->str);
+		metrics_inc(METRICS_REDIS_ERRORS);
 		reply = NULL;
 	}
 	if (c) {
+		if (reply)
+			metrics_redis_latency(ns_clock_mono_us() - c->queued_us);
 		c->fn(l->bus->g, reply, c->arg);
 		free(c);
 	}
@@ -225,6 +233,7 @@ call_prepare(struct bus *b, bus_reply_fn fn, void *arg, struct call **out)
 		return -1;
 	(*out)->fn = fn;
 	(*out)->arg = arg;
+	(*out)->queued_us = ns_clock_mono_us();
 	return 0;
 }
 

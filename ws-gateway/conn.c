@@ -16,10 +16,13 @@
 #include "gw.h"
 #include "http.h"
 #include "live.h"
+#include "metrics.h"
 #include "sio.h"
 
 #define CONN_RX_INITIAL 1024	/* first reassembly allocation; it doubles up to max_payload */
 #define CONN_KILL_GRACE_S 5	/* a close frame not sent by then: drop the socket */
+#define CONN_RL_UNIT 1000	/* rl_tokens per message */
+#define CONN_RATE_LIMITED 4000	/* private close reason, sent as 1008 (policy violation) */
 
 struct conn_msg {
 	struct conn_msg *next;
@@ -68,6 +71,7 @@ conn_send(struct gw *g, struct conn *c, const char *data, size_t len)
 	if (c->close_code || c->flush_close)
 		return -1;
 	if (len > (size_t)g->cfg->send_queue_max - c->queued) {
+		metrics_inc(METRICS_CLOSE_SLOW_CONSUMER);
 		conn_kill(c, "slow consumer: send queue full");
 		return -1;
 	}
@@ -85,6 +89,8 @@ conn_send(struct gw *g, struct conn *c, const char *data, size_t len)
 		c->head = m;
 	c->tail = m;
 	c->queued += (uint32_t)len;
+	metrics_inc(METRICS_FRAMES_SENT);
+	metrics_add(METRICS_BYTES_SENT, len);
 	lws_callback_on_writable(c->wsi);
 	return 0;
 }
@@ -116,6 +122,9 @@ conn_established(struct gw *g, struct conn *c, struct lws *wsi)
 	if (ns_rand_b64url(c->sid, CONN_SID_LEN) != NS_OK)
 		return -1;
 	lws_dll2_add_tail(&c->list, &g->conns);
+	metrics_inc(METRICS_CONN_OPENED);
+	c->rl_at = (uint32_t)now;
+	c->rl_tokens = (uint32_t)g->cfg->socket_events_burst * CONN_RL_UNIT;
 	http_client_ip(g, wsi, c->ip, sizeof(c->ip));	/* the headers are gone after this call */
 	c->next_ping_at = now + g->cfg->ping_interval_ms;
 	c->connect_due_at = now + g->cfg->connect_timeout_ms;
@@ -243,6 +252,24 @@ on_sio(struct gw *g, struct conn *c, const char *buf, size_t len)
 	return rc;
 }
 
+/* Token bucket per socket: socket_events_per_second sustained, socket_events_burst at once.
+ * Returns 0 when one more message is allowed. */
+static int
+rate_take(struct gw *g, struct conn *c)
+{
+	uint32_t now = (uint32_t)ns_clock_mono_ms();
+	uint64_t cap = (uint64_t)g->cfg->socket_events_burst * CONN_RL_UNIT;
+	uint64_t t = c->rl_tokens + (uint64_t)(uint32_t)(now - c->rl_at) *
+	    (uint64_t)g->cfg->socket_events_per_second;	/* per ms: rate × 1000 / 1000 */
+
+	c->rl_at = now;
+	c->rl_tokens = (uint32_t)(t > cap ? cap : t);
+	if (c->rl_tokens < CONN_RL_UNIT)
+		return -1;
+	c->rl_tokens -= CONN_RL_UNIT;
+	return 0;
+}
+
 /* One complete Engine.IO packet. Returns 0, or a WebSocket close code. */
 static int
 on_message(struct gw *g, struct conn *c, const char *buf, size_t len)
@@ -250,6 +277,8 @@ on_message(struct gw *g, struct conn *c, const char *buf, size_t len)
 	struct eio_packet p;
 	char pong[SIO_SMALL_MAX];
 
+	if (rate_take(g, c) < 0)
+		return CONN_RATE_LIMITED;
 	if (eio_decode(buf, len, &p) < 0)
 		return LWS_CLOSE_STATUS_PROTOCOL_ERR;
 	switch (p.type) {
@@ -276,6 +305,13 @@ on_message(struct gw *g, struct conn *c, const char *buf, size_t len)
 static int
 close_now(struct conn *c, int code, const char *reason)
 {
+	if (code == CONN_RATE_LIMITED) {
+		metrics_inc(METRICS_CLOSE_RATE_LIMITED);
+		code = LWS_CLOSE_STATUS_POLICY_VIOLATION;
+	} else if (code == LWS_CLOSE_STATUS_PROTOCOL_ERR ||
+	    code == LWS_CLOSE_STATUS_UNACCEPTABLE_OPCODE ||
+	    code == LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE)
+		metrics_inc(METRICS_CLOSE_PROTOCOL);
 	ns_log_debug("gateway: %s: closing (%d %s)", c->sid, code, reason);
 	lws_close_reason(c->wsi, (enum lws_close_status)code, (unsigned char *)(uintptr_t)reason,
 	    strlen(reason));
@@ -294,6 +330,8 @@ close_text(int code)
 		return "message too large";
 	case LWS_CLOSE_STATUS_PROTOCOL_ERR:
 		return "parse error";
+	case CONN_RATE_LIMITED:
+		return "rate limited";
 	default:
 		return "server error";
 	}
@@ -374,6 +412,7 @@ conn_closed(struct gw *g, struct conn *c)
 	if (!c->wsi)
 		return;	/* never established */
 	ns_log_debug("gateway: %s: closed", c->sid);
+	metrics_inc(METRICS_CONN_CLOSED);
 	auth_closed(g, c);
 	if (c->authed)
 		live_unregister(g, c);
@@ -395,10 +434,12 @@ sweep_one(struct lws_dll2 *d, void *user)
 	if (c->close_code)
 		return 0;
 	if (c->pong_due_at && now >= c->pong_due_at) {
+		metrics_inc(METRICS_CLOSE_PING_TIMEOUT);
 		conn_kill(c, "ping timeout");
 		return 0;
 	}
 	if (c->connect_due_at && now >= c->connect_due_at) {
+		metrics_inc(METRICS_CLOSE_CONNECT_TIMEOUT);
 		conn_close(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "connect timeout");
 		return 0;
 	}

@@ -33,6 +33,8 @@ struct conn {
 	int64_t connect_due_at;		/* monotonic ms; 0 once Socket.IO CONNECT arrived */
 	uint32_t rx_len, rx_cap;
 	uint32_t queued;		/* bytes in the send queue */
+	uint32_t rl_at;			/* event limit: monotonic ms (low 32 bits) of the last refill */
+	uint32_t rl_tokens;		/* event limit: thousandths of a message still allowed */
 	uint16_t close_code;		/* nonzero: close on the next writeable callback */
 	uint8_t connected;		/* Socket.IO CONNECT accepted */
 	uint8_t connecting;		/* CONNECT received, its session lookup in flight */

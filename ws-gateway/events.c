@@ -9,6 +9,7 @@
 #include "events.h"
 #include "invite.h"
 #include "live.h"
+#include "metrics.h"
 #include "room.h"
 
 struct handler {
@@ -44,8 +45,10 @@ events_dispatch(struct gw *g, struct conn *c, const char *name, json_object *pay
 
 	for (h = handlers; h->name; h++)
 		if (strcmp(h->name, name) == 0) {
+			metrics_event((size_t)(h - handlers), h->name);
 			h->fn(g, c, payload);
 			return;
 		}
+	metrics_inc(METRICS_EVENTS_UNKNOWN);
 	ns_log_debug("gateway: %s: ignored event '%s'", c->sid, name);
 }

@@ -1,4 +1,4 @@
-/* http: /health, upgrade admission and JSON errors on the gateway port. */
+/* http: /health, /metrics, upgrade admission and JSON errors on the gateway port. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -12,6 +12,7 @@
 #include "bus.h"
 #include "gw.h"
 #include "http.h"
+#include "metrics.h"
 
 #define HTTP_HDR_MAX 512	/* ceiling for our response headers */
 #define HTTP_BODY_MAX 512	/* ceiling for our response bodies */
@@ -19,18 +20,17 @@
 #define HTTP_URI_MAX 256	/* longer paths are not ours */
 #define HTTP_IP_MAX 64		/* ceiling for an address as text (X-Real-IP, peer, CIDR item) */
 
-/* Write one complete JSON response. Returns 0, or -1 if the connection failed. */
-static int
-reply(struct lws *wsi, unsigned int status, const char *body)
-{
-	unsigned char hdr[LWS_PRE + HTTP_HDR_MAX], out[LWS_PRE + HTTP_BODY_MAX];
-	unsigned char *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof(hdr) - 1;
-	size_t len = strlen(body);
+static int in_cidrs(const char *list, int fam, const unsigned char addr[16]);
+static int ip_parse(const char *s, unsigned char addr[16]);
 
-	if (len > HTTP_BODY_MAX)
-		return -1;
-	if (lws_add_http_common_headers(wsi, status, "application/json; charset=utf-8",
-	    len, &p, end) ||
+/* Write the headers of a response with a body of len bytes. Returns 0, or -1. */
+static int
+headers(struct lws *wsi, unsigned int status, const char *type, size_t len)
+{
+	unsigned char hdr[LWS_PRE + HTTP_HDR_MAX];
+	unsigned char *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof(hdr) - 1;
+
+	if (lws_add_http_common_headers(wsi, status, type, len, &p, end) ||
 	    lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CACHE_CONTROL,
 	    (const unsigned char *)"no-store", 8, &p, end))
 		return -1;
@@ -38,7 +38,18 @@ reply(struct lws *wsi, unsigned int status, const char *body)
 	    lws_add_http_header_by_name(wsi, (const unsigned char *)"retry-after:",
 	    (const unsigned char *)"5", 1, &p, end))
 		return -1;
-	if (lws_finalize_write_http_header(wsi, start, &p, end))
+	return lws_finalize_write_http_header(wsi, start, &p, end) ? -1 : 0;
+}
+
+/* Write one complete JSON response. Returns 0, or -1 if the connection failed. */
+static int
+reply(struct lws *wsi, unsigned int status, const char *body)
+{
+	unsigned char out[LWS_PRE + HTTP_BODY_MAX];
+	size_t len = strlen(body);
+
+	if (len > HTTP_BODY_MAX ||
+	    headers(wsi, status, "application/json; charset=utf-8", len) < 0)
 		return -1;
 	memcpy(out + LWS_PRE, body, len);
 	if (lws_write(wsi, out + LWS_PRE, len, LWS_WRITE_HTTP_FINAL) != (int)len)
@@ -136,6 +147,37 @@ health(struct gw *g, struct lws *wsi)
 	return rc;
 }
 
+/* The Prometheus page, for metrics_allow only; anyone else gets the 404 of an unknown path.
+ * Judged on the peer (or the X-Real-IP of a trusted proxy), like the REST workers. */
+static int
+metrics_page(struct gw *g, struct lws *wsi)
+{
+	char ip[HTTP_IP_MAX];
+	unsigned char addr[16], *buf;
+	size_t len;
+	char *page;
+	int fam, rc;
+
+	http_client_ip(g, wsi, ip, sizeof(ip));
+	if (!(fam = ip_parse(ip, addr)) || !in_cidrs(g->cfg->metrics_allow, fam, addr))
+		return reply(wsi, HTTP_STATUS_NOT_FOUND, "{\"error\":\"Not found\"}");
+	if (!(page = metrics_render(g, &len)))
+		return reply(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR,
+		    "{\"error\":\"Internal server error\"}");
+	/* lws_write wants LWS_PRE bytes of headroom before the data. */
+	rc = -1;
+	if ((buf = malloc(LWS_PRE + len))) {
+		memcpy(buf + LWS_PRE, page, len);
+		if (headers(wsi, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8",
+		    len) == 0 &&
+		    lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_HTTP_FINAL) == (int)len)
+			rc = 0;
+		free(buf);
+	}
+	free(page);
+	return rc;
+}
+
 int
 http_serve(struct gw *g, struct lws *wsi, const char *uri)
 {
@@ -146,6 +188,8 @@ http_serve(struct gw *g, struct lws *wsi, const char *uri)
 		rc = reply(wsi, HTTP_STATUS_NOT_FOUND, "{\"error\":\"Not found\"}");
 	else if (strcmp(uri, "/health") == 0)
 		rc = health(g, wsi);
+	else if (strcmp(uri, "/metrics") == 0)
+		rc = metrics_page(g, wsi);
 	else if (is_gateway_path(g, uri))
 		/* Right path without an upgrade: the polling transport, which is not offered. */
 		rc = reply(wsi, HTTP_STATUS_BAD_REQUEST, (err = check_query(wsi)) ? err :
@@ -164,14 +208,21 @@ http_confirm_upgrade(struct gw *g, struct lws *wsi)
 	const char *err;
 
 	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0 ||
-	    !is_gateway_path(g, uri))
+	    !is_gateway_path(g, uri)) {
+		metrics_inc(METRICS_REFUSED_OTHER);
 		return reply(wsi, HTTP_STATUS_NOT_FOUND, "{\"error\":\"Not found\"}") ? -1 : 1;
-	if ((err = check_query(wsi)))
+	}
+	if ((err = check_query(wsi))) {
+		metrics_inc(METRICS_REFUSED_OTHER);
 		return reply(wsi, HTTP_STATUS_BAD_REQUEST, err) ? -1 : 1;
-	if (!origin_allowed(g, wsi))
+	}
+	if (!origin_allowed(g, wsi)) {
+		metrics_inc(METRICS_REFUSED_OTHER);
 		return reply(wsi, HTTP_STATUS_FORBIDDEN, "{\"error\":\"Origin not allowed\"}") ?
 		    -1 : 1;
+	}
 	if (g->draining || g->conns.count >= (uint32_t)g->cfg->gateway_max_connections) {
+		metrics_inc(g->draining ? METRICS_REFUSED_DRAINING : METRICS_REFUSED_CAPACITY);
 		ns_log_debug("gateway: upgrade refused: %s", g->draining ? "draining" : "at capacity");
 		return reply(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
 		    "{\"error\":\"Service unavailable\"}") ? -1 : 1;

@@ -16,6 +16,8 @@ ws_gateway_napalmsky_gateway_SOURCES = \
 	ws-gateway/callend.c ws-gateway/callend.h \
 	ws-gateway/sched.c ws-gateway/sched.h \
 	ws-gateway/eio.c ws-gateway/eio.h \
+	ws-gateway/pmd.c ws-gateway/pmd.h \
+	ws-gateway/metrics.c ws-gateway/metrics.h \
 	ws-gateway/sio.c ws-gateway/sio.h
 ws_gateway_napalmsky_gateway_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(SHARED_CFLAGS)
 ws_gateway_napalmsky_gateway_LDADD = $(LWS_LIBS) $(SHARED_LDADD)

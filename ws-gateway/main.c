@@ -21,6 +21,7 @@
 #include "http.h"
 #include "live.h"
 #include "pg.h"
+#include "pmd.h"
 #include "sched.h"
 
 #define GW_RX_BUFFER 1024	/* lws per-socket receive buffer; longer messages reassemble */
@@ -41,15 +42,6 @@ on_signal(int sig)
 		lws_cancel_service(signal_ctx);	/* only writes to lws' wake pipe */
 }
 
-/* Our deflate window and zlib memory level are ours to choose (the peer inflates any window
- * up to 15 bits), so keep the per-socket zlib state small. Set before the first send. */
-static void
-pmd_shrink(struct lws *wsi)
-{
-	lws_set_extension_option(wsi, "permessage-deflate", "server_max_window_bits", "9");
-	lws_set_extension_option(wsi, "permessage-deflate", "mem_level", "1");
-}
-
 static int
 callback_sio(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
     size_t len)
@@ -63,7 +55,6 @@ callback_sio(struct lws *wsi, enum lws_callback_reasons reason, void *user, void
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 		return http_confirm_upgrade(g, wsi);
 	case LWS_CALLBACK_ESTABLISHED:
-		pmd_shrink(wsi);
 		return conn_established(g, c, wsi);
 	case LWS_CALLBACK_RECEIVE:
 		return conn_receive(g, c, in, len);
@@ -82,13 +73,6 @@ static const struct lws_protocols protocols[] = {
 	{ BUS_PROTOCOL_NAME, bus_callback, 0, 0, 0, NULL, 0 },
 	{ PG_PROTOCOL_NAME, pg_callback, 0, 0, 0, NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
-};
-
-/* Small windows and no context takeover keep zlib state per socket small. */
-static const struct lws_extension extensions[] = {
-	{ "permessage-deflate", lws_extension_callback_pm_deflate,
-	  "permessage-deflate; client_no_context_takeover; client_max_window_bits" },
-	{ NULL, NULL, NULL }
 };
 
 static void
@@ -247,7 +231,7 @@ main(int argc, char **argv)
 	info.iface = cfg.gateway_host[0] && strcmp(cfg.gateway_host, "0.0.0.0") != 0 ?
 	    cfg.gateway_host : NULL;
 	info.protocols = protocols;
-	info.extensions = extensions;
+	info.extensions = pmd_extensions;
 	info.user = &g;
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 |
 	    LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;

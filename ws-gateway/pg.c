@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "log.h"
 #include "gw.h"
+#include "metrics.h"
 #include "pg.h"
 
 #define PG_TICK_MS 100
@@ -115,8 +116,10 @@ drop(struct pg *p, const char *why)
 	char err[PG_ERROR_MAX];
 	int64_t now = ns_clock_mono_ms();
 
-	if (p->conn && why)
+	if (p->conn && why) {
 		ns_log_warn("gateway: postgres: %s: %s", why, pg_error(p, err, sizeof(err)));
+		metrics_inc(METRICS_PG_ERRORS);
+	}
 	detach(p);
 	if (p->conn)
 		PQfinish(p->conn);
@@ -256,6 +259,7 @@ receive(struct pg *p)
 			if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
 				ns_log_err("gateway: postgres: query failed: %s",
 				    pg_error(p, err, sizeof(err)));
+				metrics_inc(METRICS_PG_ERRORS);
 				p->failed = 1;
 			}
 			if (!p->result)

@@ -13,19 +13,7 @@ export PING_INTERVAL_MS=1000 PING_TIMEOUT_MS=5000	# so "still gets pings" is see
 t_start_stack 2 2
 read -r -a PORTS <<<"$GATEWAY_PORTS"
 
-# Turn the checker's PASS/FAIL lines into TAP; a crash or missing output is a failure too.
-node_check() {
-	local label=$1 out rc line; shift
-	out=$(timeout 90 node "$CHECK" "$@" 2>"$T_TMP/node.err"); rc=$?
-	while IFS= read -r line; do
-		case $line in
-		"PASS "*) t_pass "$label: ${line#PASS }" ;;
-		"FAIL "*) t_fail "$label: ${line#FAIL }" ;;
-		esac
-	done <<<"$out"
-	[ "$rc" -eq 0 ] || t_fail "$label: checker exited $rc" "$(tail -5 "$T_TMP/node.err")"
-	[ -n "$out" ] || t_fail "$label: checker printed nothing" "$(tail -5 "$T_TMP/node.err")"
-}
+node_check() { t_node_check "$1" "$CHECK" "${@:2}"; }
 
 for k in 1 2; do
 	http GET "http://127.0.0.1:${PORTS[$((k - 1))]}/health"

@@ -147,6 +147,21 @@ t_start_stack() {
 	stack_start_nginx >>"$T_TMP/stack.log" 2>&1 || t_bail "nginx did not start: $(tail -5 "$T_TMP/stack.log")"
 }
 
+# t_node_check LABEL CHECKER ARGS...: run a node checker script that prints "PASS <what>" /
+# "FAIL <what>: <detail>" lines and turn them into TAP; a crash or no output fails too.
+t_node_check() {
+	local label=$1 checker=$2 out rc line; shift 2
+	out=$(timeout 90 node "$checker" "$@" 2>"$T_TMP/node.err"); rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"PASS "*) t_pass "$label: ${line#PASS }" ;;
+		"FAIL "*) t_fail "$label: ${line#FAIL }" ;;
+		esac
+	done <<<"$out"
+	[ "$rc" -eq 0 ] || t_fail "$label: checker exited $rc" "$(tail -5 "$T_TMP/node.err")"
+	[ -n "$out" ] || t_fail "$label: checker printed nothing" "$(tail -5 "$T_TMP/node.err")"
+}
+
 # Node with the test dependencies (socket.io-client, ws): NS_NODE_MODULES, else the
 # checkout's tests/integration/node/node_modules. Returns 1 when they are not installed.
 t_node_ready() {

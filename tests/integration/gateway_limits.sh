@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Gateway limits and observability: a flooding socket is closed (1008 "rate limited") while
+# others live on; clients that compress with a 15-bit window (browsers) are understood; and
+# /metrics shows it all, to allowed addresses only.
+. "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
+
+if ! t_node_ready; then
+	echo "1..0 # SKIP node or ws not installed (run: scripts/dev test, or npm ci in tests/integration/node)"
+	exit 0
+fi
+CHECK=$top_srcdir/tests/integration/node/limits_check.js
+BURST=20
+export SOCKET_EVENTS_BURST=$BURST SOCKET_EVENTS_PER_SECOND=10
+t_start_stack 1 1
+GW="http://127.0.0.1:$GATEWAY_PORTS"
+
+node_check() { t_node_check "$1" "$CHECK" "${@:2}"; }
+
+# metric NAME_AND_LABELS: its value on the gateway's page ("" when absent).
+metric() { grep -F "$1" "$T_TMP/body" | grep -v '^#' | awk '{ print $NF }' | head -1; }
+
+node_check "deflate" deflate "$GW"
+node_check "flood" flood "$GW" "$BURST"
+node_check "deflate through nginx" deflate "$STACK_URL"
+. "$top_srcdir/tests/lib/seed.sh"
+seed_users 1 2 >/dev/null || t_bail "seeding failed"
+node_check "relay" relay "$STACK_URL" "$(seed_user_id 1)" "$(seed_token 1)" "$(seed_user_id 2)" "$(seed_token 2)"
+
+http GET "$GW/metrics"
+t_is "$HTTP_STATUS" 200 "/metrics from 127.0.0.1 is 200"
+t_like "$(http_header Content-Type)" '^text/plain; version=0.0.4' "/metrics is Prometheus text 0.0.4"
+rl=$(metric 'napalmsky_gateway_forced_closes_total{gateway="gw1",reason="rate_limited"}')
+t_is "$rl" 1 "the rate-limited close is counted once"
+opened=$(metric 'napalmsky_gateway_connections_opened_total{gateway="gw1"}')
+t_ok "connections opened counted (>= 4, got $opened)" test "${opened:-0}" -ge 4
+t_ok "presence:join events counted" grep -q '^napalmsky_gateway_events_total{gateway="gw1",event="presence:join"} [1-9]' "$T_TMP/body"
+unknown=$(metric 'napalmsky_gateway_events_unknown_total{gateway="gw1"}')
+t_ok "ignored unknown events counted (>= $((BURST - 5)), got $unknown)" test "${unknown:-0}" -ge $((BURST - 5))
+t_ok "Redis round trips measured" grep -q '^napalmsky_gateway_redis_seconds_count{gateway="gw1"} [1-9]' "$T_TMP/body"
+rss=$(metric 'napalmsky_gateway_resident_memory_bytes{gateway="gw1"}')
+t_ok "resident memory reported (${rss:-none} bytes)" test "${rss:-0}" -gt 1000000
+
+# A client behind a trusted proxy is judged by its own address: not allowed.
+http GET "$GW/metrics" -H 'X-Real-IP: 203.0.113.9'
+t_is "$HTTP_STATUS" 404 "/metrics for an address outside metrics_allow is 404"
+t_is "$(json_get "$T_TMP/body" error)" "Not found" "... with the JSON of an unknown path"
+http GET "$STACK_URL/metrics"
+t_ok "nginx sends /metrics to the REST workers, not to the gateway" \
+	sh -c "! grep -q napalmsky_gateway_ '$T_TMP/body'"
+
+t_is "$(stack_pids gateway | wc -l | tr -d ' ')" 1 "the gateway is still running"
+t_done

@@ -1,0 +1,153 @@
+// limits_check.js: per-socket limits and compression of a napalmsky gateway, for
+// tests/integration/gateway_limits.sh. Prints "PASS <what>" / "FAIL <what>: <detail>" lines.
+//   node limits_check.js deflate URL     a client that compresses every message with a 15-bit
+//                                        window (as browsers do) is understood
+//   node limits_check.js flood URL BURST a socket over the message limit is closed with 1008
+//                                        "rate limited"; one within it, and another socket, live on
+//   node limits_check.js relay URL UID1 TOKEN1 UID2 TOKEN2
+//                                        a call between two paid users: a 6 KB offer goes through
+//                                        the relay, compressed both ways, intact
+'use strict';
+const WebSocket = require('ws');
+const { io } = require('socket.io-client');
+
+const STEP_MS = 8000;
+const pass = (what) => console.log(`PASS ${what}`);
+const fail = (what, detail) => console.log(`FAIL ${what}: ${String(detail).replace(/\n/g, ' ')}`);
+
+// A raw Engine.IO/Socket.IO client over ws: open, CONNECT to "/", then the caller's steps.
+function open(base, wsOpts) {
+	const url = base.replace(/^http/, 'ws') + '/socket.io/?EIO=4&transport=websocket';
+	return new Promise((res, rej) => {
+		const ws = new WebSocket(url, wsOpts);
+		const t = setTimeout(() => { ws.terminate(); rej(new Error('no CONNECT answer')); }, STEP_MS);
+		ws.inbox = [];
+		ws.closed = new Promise((r) => ws.on('close', (code, reason) => r({ code, reason: reason.toString() })));
+		ws.on('message', (d) => {
+			const s = d.toString();
+			if (s === '2') { ws.send('3'); return; }
+			if (s[0] === '0') { ws.send('40'); return; }
+			if (s.startsWith('40{')) { clearTimeout(t); res(ws); return; }
+			ws.inbox.push(s);
+			if (ws.waiter) ws.waiter();
+		});
+		ws.on('error', (e) => { clearTimeout(t); rej(e); });
+	});
+}
+
+// One packet the gateway must answer on a live socket: CONNECT to an unknown namespace.
+function roundTrip(ws) {
+	return new Promise((res, rej) => {
+		const t = setTimeout(() => rej(new Error('no answer to a namespace CONNECT')), STEP_MS);
+		ws.waiter = () => {
+			const m = ws.inbox.find((s) => s.startsWith('44/x,'));
+			if (m) { clearTimeout(t); ws.waiter = null; res(m); }
+		};
+		ws.send('40/x,');
+	});
+}
+
+function randomText(n) {
+	let s = '';
+	while (s.length < n) s += Math.random().toString(36).slice(2);
+	return s.slice(0, n);
+}
+
+async function deflate(base) {
+	const ws = await open(base, { perMessageDeflate: { threshold: 0 } });
+	if (/permessage-deflate/.test(ws.extensions)) pass('permessage-deflate negotiated');
+	else fail('permessage-deflate negotiated', `extensions: ${ws.extensions}`);
+	// 3 copies of 2,000 random characters: the copies refer back 2,000 bytes, beyond any
+	// window smaller than the client's.
+	const r = randomText(2000);
+	ws.send('42' + JSON.stringify(['presence:join', { pad: r + r + r }]));
+	try {
+		await roundTrip(ws);
+		pass('a compressed 6 KB message with far back-references is accepted');
+	} catch (e) { fail('a compressed 6 KB message with far back-references is accepted', e.message); }
+	try {
+		await roundTrip(ws);
+		await roundTrip(ws);
+		pass('the socket keeps working after compressed messages');
+	} catch (e) { fail('the socket keeps working after compressed messages', e.message); }
+	ws.close();
+}
+
+async function flood(base, burst) {
+	const calm = await open(base);
+	const loud = await open(base);
+	// Within the burst: unknown events are ignored, the socket stays.
+	for (let i = 0; i < burst - 5; i++) calm.send('42["bench:noop"]');
+	try { await roundTrip(calm); pass(`${burst - 5} messages at once (under the burst) are fine`); }
+	catch (e) { fail(`${burst - 5} messages at once (under the burst) are fine`, e.message); }
+	for (let i = 0; i < burst * 3; i++) loud.send('42["bench:noop"]');
+	const t = new Promise((r) => setTimeout(() => r(null), STEP_MS));
+	const closed = await Promise.race([loud.closed, t]);
+	if (closed && closed.code === 1008 && closed.reason === 'rate limited')
+		pass(`${burst * 3} messages at once: closed with 1008 "rate limited"`);
+	else fail(`${burst * 3} messages at once: closed with 1008 "rate limited"`, JSON.stringify(closed));
+	try { await roundTrip(calm); pass('another socket of the same gateway keeps working'); }
+	catch (e) { fail('another socket of the same gateway keeps working', e.message); }
+	calm.close();
+}
+
+function sioAuthed(url, token) {
+	const s = io(url, { transports: ['websocket'], reconnection: false, forceNew: true,
+		auth: { token }, perMessageDeflate: { threshold: 0 } });
+	return new Promise((res, rej) => {
+		const t = setTimeout(() => rej(new Error('no auth:success')), STEP_MS);
+		s.once('auth:success', () => { clearTimeout(t); res(s); });
+		s.once('connect_error', (e) => { clearTimeout(t); rej(e); });
+	});
+}
+
+function next(s, event) {
+	return new Promise((res, rej) => {
+		const t = setTimeout(() => rej(new Error(`no ${event}`)), STEP_MS);
+		s.once(event, (d) => { clearTimeout(t); res(d); });
+	});
+}
+
+async function relay(url, uid1, tok1, uid2, tok2) {
+	const a = await sioAuthed(url, tok1);
+	const b = await sioAuthed(url, tok2);
+	b.emit('queue:join');
+	await new Promise((r) => setTimeout(r, 300));
+	const notify = next(b, 'call:notify');
+	a.emit('call:invite', { toUserId: uid2, requestedSeconds: 60 });
+	const n = await notify;
+	const starts = [next(a, 'call:start'), next(b, 'call:start')];
+	b.emit('call:accept', { inviteId: n.inviteId, requestedSeconds: 60 });
+	const [sa] = await Promise.all(starts);
+	a.emit('room:join', { roomId: sa.roomId });
+	b.emit('room:join', { roomId: sa.roomId });
+	await new Promise((r) => setTimeout(r, 300));
+	// An SDP-like text: repeated lines and random parts, 6 KB.
+	let sdp = 'v=0\r\n';
+	while (sdp.length < 6000) sdp += `a=candidate:${randomText(10)} 1 udp 2122260223 192.0.2.${sdp.length % 250} ${sdp.length} typ host\r\n`;
+	const got = next(b, 'rtc:offer');
+	a.emit('rtc:offer', { roomId: sa.roomId, offer: { type: 'offer', sdp } });
+	const o = await got;
+	if (o && o.offer && o.offer.sdp === sdp && o.from === uid1)
+		pass(`a ${sdp.length}-byte offer is relayed intact with compression both ways`);
+	else fail('a 6 KB offer is relayed intact with compression both ways', JSON.stringify(o).slice(0, 100));
+	const ext = b.io.engine.transport.ws && b.io.engine.transport.ws.extensions;
+	if (/permessage-deflate/.test(ext || '')) pass('the callee negotiated permessage-deflate');
+	else fail('the callee negotiated permessage-deflate', ext);
+	const ended = next(b, 'session:finalized');
+	a.emit('call:end', { roomId: sa.roomId });
+	await ended;
+	pass('the call ends normally');
+	a.close(); b.close();
+}
+
+(async () => {
+	const [mode, url, arg, ...rest] = process.argv.slice(2);
+	try {
+		if (mode === 'deflate') await deflate(url);
+		else if (mode === 'flood') await flood(url, Number(arg));
+		else if (mode === 'relay') await relay(url, arg, ...rest);
+		else { console.error('usage: limits_check.js deflate|flood URL [BURST]'); process.exit(2); }
+	} catch (e) { fail(mode, e.message); }
+	process.exit(0);
+})();
