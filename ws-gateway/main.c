@@ -5,6 +5,7 @@
 
 #include <getopt.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #define GW_SWEEP_MIN_MS 50
 #define GW_SWEEP_MAX_MS 1000
 #define GW_RANDOM_ID_LEN 12
+#define GW_FD_RESERVE 64	/* descriptors kept for Redis, PostgreSQL, listeners, logs */
 
 static volatile sig_atomic_t stop_signal;
 static struct lws_context *signal_ctx;
@@ -159,6 +161,33 @@ drain(struct gw *g)
 			break;
 }
 
+/* Raise the open-file limit to its hard limit, and keep gateway_max_connections below it,
+ * so that a full gateway answers upgrades with 503 (the proxy tries another) instead of
+ * failing accept(). */
+static void
+fit_fd_limit(struct ns_config *cfg)
+{
+	struct rlimit rl;
+	rlim_t room;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t want = rl.rlim_max;
+
+		rl.rlim_cur = want;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	room = rl.rlim_cur > GW_FD_RESERVE ? rl.rlim_cur - GW_FD_RESERVE : 1;
+	if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)cfg->gateway_max_connections > room) {
+		ns_log_warn("gateway: gateway_max_connections %d lowered to %llu: the open-file "
+		    "limit is %llu", cfg->gateway_max_connections, (unsigned long long)room,
+		    (unsigned long long)rl.rlim_cur);
+		cfg->gateway_max_connections = (int)room;
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -211,6 +240,7 @@ main(int argc, char **argv)
 	}
 	ns_log_level_parse(cfg.log_level, &level);
 	ns_log_init("napalmsky-gateway", 1, level);
+	fit_fd_limit(&cfg);
 
 	memset(&g, 0, sizeof(g));
 	g.cfg = &cfg;
