@@ -17,6 +17,7 @@
 #include "routes.h"
 #include "app.h"
 #include "cache.h"
+#include "ctl.h"
 #include "db.h"
 #include "json.h"
 #include "keys.h"
@@ -644,17 +645,18 @@ uuid_array(const char *const *ids, size_t n)
 }
 
 /* Record the page the user now sees (a JSON array of its userIds), for the gateways'
- * scoped queue updates. */
+ * scoped queue updates, and tell them when it differs from the one recorded before (SET
+ * ... GET answers the old value), so polling the same page publishes nothing. */
 static void
 queue_record_view(struct api_req *req, const PGresult *res)
 {
 	struct qbuf ids = { 0 };
 	char key[NS_KEY_MAX], ttl[16];
-	const char *argv[5] = { "SET", key, NULL, "EX", ttl };
-	size_t lens[5];
+	const char *argv[6] = { "SET", key, NULL, "EX", ttl, "GET" };
+	size_t lens[6];
 	enum ns_err err;
 	redisReply *r;
-	int i, n = res != NULL ? PQntuples(res) : 0;
+	int i, n = res != NULL ? PQntuples(res) : 0, changed;
 
 	if (!ns_keys_queue_view(key, req->auth.user_id))
 		return;
@@ -673,12 +675,19 @@ queue_record_view(struct api_req *req, const PGresult *res)
 	snprintf(ttl, sizeof ttl, "%d", ROOM_QVIEW_TTL_S);
 	argv[2] = ids.p;
 	lens[0] = 3, lens[1] = strlen(key), lens[2] = ids.len, lens[3] = 2, lens[4] = strlen(ttl);
-	r = ns_kv_argv(req->app->kv, &err, 5, argv, lens);
-	if (r != NULL)
-		freeReplyObject(r);
-	else
+	lens[5] = 3;
+	r = ns_kv_argv(req->app->kv, &err, 6, argv, lens);
+	if (r == NULL) {
 		ns_log_warn("room: queue view not recorded: %s", ns_err_str(err));
+		free(ids.p);
+		return;
+	}
+	changed = r->type != REDIS_REPLY_STRING || r->len != ids.len ||
+	    memcmp(r->str, ids.p, ids.len) != 0;
+	freeReplyObject(r);
 	free(ids.p);
+	if (changed)
+		api_ctl_queue_view(req->app, req->auth.user_id);
 }
 
 /* If-None-Match (a list of entity tags, or *) against our strong tag, compared weakly as

@@ -71,3 +71,13 @@ api_ctl_referral(struct app *app, const char *user_id, const char *referred_name
 	ns_json_set(msg, "notification", notification);
 	return api_ctl_publish(app, msg);
 }
+
+enum ns_err
+api_ctl_queue_view(struct app *app, const char *user_id)
+{
+	json_object *msg = ns_json_obj();
+
+	ns_json_set_str(msg, "type", API_CTL_QUEUE_VIEW);
+	ns_json_set_str(msg, "userId", user_id);
+	return api_ctl_publish(app, msg);
+}

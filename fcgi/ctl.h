@@ -10,6 +10,9 @@
  *    referredUserId, referredName, introducedBy, introducedByName, timestamp, read}}
  *                                                 emit referral:notification {message,
  *                                                 notification} to userId's current socket
+ *   {type:'queue:view', userId}                  userId's recorded /room/queue page
+ *                                                 (ns:qview) changed: gateways holding its
+ *                                                 sockets re-read it (scoped queue updates)
  * Publishing is best effort: the state change is already durable in PostgreSQL (guards
  * refuse the session anyway); a lost message only leaves a socket open until its next check. */
 #ifndef API_CTL_H
@@ -25,6 +28,7 @@ struct app;
 #define API_CTL_SESSION_INVALIDATED	"session:invalidated"
 #define API_CTL_SESSION_LOGOUT		"session:logout"
 #define API_CTL_REFERRAL		"referral:notification"
+#define API_CTL_QUEUE_VIEW		"queue:view"
 
 /* Publish msg (consumed: json_object_put). NS_E_REDIS when Redis is unreachable. */
 enum ns_err api_ctl_publish(struct app *app, json_object *msg);
@@ -34,5 +38,7 @@ enum ns_err api_ctl_sessions(struct app *app, const char *type, const char *cons
 /* {type:'referral:notification', userId, message, notification} (notification consumed). */
 enum ns_err api_ctl_referral(struct app *app, const char *user_id, const char *referred_name,
     json_object *notification);
+/* {type:'queue:view', userId}. */
+enum ns_err api_ctl_queue_view(struct app *app, const char *user_id);
 
 #endif

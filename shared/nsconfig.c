@@ -85,6 +85,7 @@ static const struct cfg_item cfg_items[] = {
 	INT(send_queue_max, 1048576, 4096, 1073741824),
 	INT(socket_events_per_second, 50, 1, 100000),
 	INT(socket_events_burst, 200, 1, 100000),
+	INT(queue_update_interval_ms, 1000, 0, 1000),
 	STR(trusted_proxies, "127.0.0.1/32,::1/128", 0, NULL, NULL),
 	/* calls (contract §4.1); call_seconds_min below 60 is for tests only */
 	INT(invite_window_ms, 20000, 100, 600000),

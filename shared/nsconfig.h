@@ -43,6 +43,7 @@ struct ns_config {
 	int send_queue_max;			/* SEND_QUEUE_MAX bytes per socket */
 	int socket_events_per_second;		/* messages a socket may send per second, sustained */
 	int socket_events_burst;		/* ... and in a burst, before it is closed */
+	int queue_update_interval_ms;		/* QUEUE_UPDATE_INTERVAL_MS: queue feed flush period (0 = at once) */
 	char trusted_proxies[NS_CFG_STR_MAX];	/* TRUSTED_PROXIES, CIDRs whose X-Real-IP is used */
 	/* calls (contract §3.6-§3.9, §4.1) */
 	int invite_window_ms;			/* INVITE_WINDOW_MS: response window, ttlMs of call:notify */

@@ -18,6 +18,7 @@ INTEGRATION_TESTS = \
 	tests/integration/realtime.sh \
 	tests/integration/calls.sh \
 	tests/integration/gateway_failover.sh \
+	tests/integration/queue_feed.sh \
 	tests/integration/cgi_mode.sh \
 	tests/integration/supervisor.sh
 TESTS += $(INTEGRATION_TESTS)
@@ -30,6 +31,7 @@ EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/node/limits_check.js \
 	tests/integration/node/realtime_check.js \
 	tests/integration/node/calls_check.js \
+	tests/integration/node/queue_feed.js \
 	tests/integration/node/failover_check.js \
 	tests/fuzz/run.sh \
 	tests/fuzz/corpus

@@ -46,6 +46,10 @@ struct conn {
 	char ip[CONN_IP_MAX];		/* client address ("" if unknown) */
 	char sid[CONN_SID_LEN + 1];	/* Engine.IO session id */
 	char sio_sid[CONN_SID_LEN + 1];	/* Socket.IO id on namespace "/" */
+	/* qfeed */
+	struct conn *qf_next;		/* next local socket of the same user */
+	struct qfeed_user *qf_user;	/* the local user it is indexed under, or NULL */
+	uint8_t qf_active;		/* presence:join or queue:join since presence:leave */
 };
 
 /* lws callbacks, each returning what the callback should return (-1 closes). */

@@ -1,12 +1,13 @@
 /* ctl: bus messages to sockets.
  *
- * ns:bcast   {"event":"presence:update"|"queue:update","data":{…}}  → every authenticated
- *            local socket (encoded once, queued on each).
+ * ns:bcast   {"event":"presence:update"|"queue:update","data":{…}}  → the queue feed
+ *            (qfeed.h: coalesced, scoped delivery).
  * ns:ctl     {"type":"session:invalidated","tokens":[…]}  → session:invalidated, then DISCONNECT
  *            {"type":"session:logout","tokens":[…]}       → DISCONNECT
  *            {"type":"user:banned","userId":…}            → auth:banned, then DISCONNECT
  *            {"type":"referral:notification","userId":…,"notification":{…}}
  *                                                     → the user's current socket, if it is here
+ *            {"type":"queue:view","userId":…}             → qfeed: re-read ns:qview:<userId>
  * ns:gw:<id> {"type":"socket:disconnect","socketId":…}   → DISCONNECT (per-user cap)
  *            {"type":"emit","socketId":…,"event":…,"data":…} → that event to that socket
  *                                                     (call and room events, gwlua.h) */
@@ -24,7 +25,7 @@
 #include "conn.h"
 #include "ctl.h"
 #include "gw.h"
-#include "sio.h"
+#include "qfeed.h"
 
 /* The only events a broadcast may carry: clients never see anything else from the bus. */
 static const char *const broadcast_events[] = { "presence:update", "queue:update", NULL };
@@ -46,8 +47,6 @@ listed(const char *const *list, const char *name)
 
 struct walk {
 	struct gw *g;
-	const char *pkt;		/* broadcast: the encoded packet */
-	size_t len;
 	const char *user_id;		/* user:banned, referral lookup */
 	char (*tokens)[NS_UUID_LEN + 1];	/* session messages */
 	size_t ntokens;
@@ -55,31 +54,14 @@ struct walk {
 	int found;
 };
 
-static int
-deliver_one(struct lws_dll2 *d, void *user)
-{
-	struct walk *w = user;
-	struct conn *c = lws_container_of(d, struct conn, list);
-
-	if (c->authed && c->connected)
-		conn_send(w->g, c, w->pkt, w->len);
-	return 0;
-}
-
 static void
 broadcast(struct gw *g, json_object *o)
 {
 	const char *event = ns_json_get_str(o, "event");
 	json_object *data = ns_json_get_obj(o, "data");
-	struct walk w = { .g = g };
-	char *pkt;
 
-	if (!event || !data || !listed(broadcast_events, event) ||
-	    !(pkt = sio_encode_event(event, data, &w.len)))
-		return;
-	w.pkt = pkt;
-	lws_dll2_foreach_safe(&g->conns, &w, deliver_one);
-	free(pkt);
+	if (event && data && listed(broadcast_events, event))
+		qfeed_update(g, event, data);
 }
 
 static int
@@ -226,6 +208,8 @@ control(struct gw *g, json_object *o)
 			lws_dll2_foreach_safe(&g->conns, &w, banned_one);
 	} else if (strcmp(type, "referral:notification") == 0)
 		referral(g, o);
+	else if (strcmp(type, "queue:view") == 0)
+		qfeed_view_changed(g, ns_json_get_str(o, "userId"));
 	else
 		ns_log_debug("gateway: ignored control message '%s'", type);
 }

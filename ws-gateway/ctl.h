@@ -1,6 +1,6 @@
-/* ctl: what arrives on the bus (pub/sub): broadcasts on ns:bcast delivered to this gateway's
- * authenticated sockets, control messages from the REST workers on ns:ctl (session
- * invalidation, logout, referral notifications), and messages on this gateway's own
+/* ctl: what arrives on the bus (pub/sub): broadcasts on ns:bcast handed to the queue feed
+ * (qfeed.h), control messages from the REST workers on ns:ctl (session
+ * invalidation, logout, referral notifications, queue views), and messages on this gateway's own
  * channel (disconnect one socket). */
 #ifndef NS_CTL_H
 #define NS_CTL_H

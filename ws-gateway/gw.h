@@ -10,6 +10,7 @@
 struct ns_config;
 struct bus;
 struct pg;
+struct qfeed;
 
 struct gw {
 	const struct ns_config *cfg;
@@ -29,6 +30,11 @@ struct gw {
 	lws_sorted_usec_list_t sweep;	/* heartbeat and handshake deadlines */
 	int sweep_ms;
 	int draining;			/* shutting down: refuse new connections */
+	/* qfeed */
+	struct qfeed *qfeed;		/* queue feed state, made on first use (qfeed.c) */
+	uint64_t qfeed_frames, qfeed_bytes;	/* update frames sent by the feed, their bytes */
+	uint64_t qfeed_bcast_bytes;	/* the same changes broadcast to every authed socket */
+	uint64_t qfeed_dropped;		/* changes dropped over the feed's ceilings */
 };
 
 static inline struct gw *

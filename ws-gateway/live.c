@@ -3,7 +3,8 @@
  * Key names come from keys.h (passed as KEYS, or as prefixes in ARGV for keys a script
  * derives), field names from keys.h too, so the workers' shared/presence.c and this file
  * write one shape. Broadcasts are `{"event":…,"data":…}` on ns:bcast; every gateway
- * delivers them to its authenticated sockets (ctl.c). */
+ * delivers them through its queue feed (qfeed.h), which also keeps the local index of
+ * bound sockets by user (hooked in live_register/live_unregister). */
 #include "config.h"
 
 #include <inttypes.h>
@@ -21,6 +22,7 @@
 #include "gw.h"
 #include "gwlua.h"
 #include "live.h"
+#include "qfeed.h"
 
 #define LIVE_NUM_MAX 24		/* an int64 in decimal */
 
@@ -156,6 +158,7 @@ live_register(struct gw *g, struct conn *c, const char *old_token)
 	char sockp[NS_KEY_MAX], gwp[NS_KEY_MAX], now[LIVE_NUM_MAX], cap[LIVE_NUM_MAX];
 	const char *a[14];
 
+	qfeed_bind(g, c);
 	if (!ns_keys_socket(sock, c->sio_sid) || !ns_keys_user_sockets(us, c->user_id) ||
 	    !ns_keys_session_sockets(ss, c->token) ||
 	    !ns_keys_session_sockets(oss, old_token ? old_token : c->token) ||
@@ -228,6 +231,7 @@ live_unregister(struct gw *g, struct conn *c)
 	const char *a[9];
 	int64_t t = ns_clock_now_ms();
 
+	qfeed_unbind(g, c);
 	if (!ns_keys_socket(sock, c->sio_sid) || !ns_keys_user_sockets(us, c->user_id) ||
 	    !ns_keys_session_sockets(ss, c->token))
 		return;
@@ -273,6 +277,8 @@ void
 live_presence_join(struct gw *g, struct conn *c, json_object *payload)
 {
 	(void)payload;
+	if (c->authed)
+		qfeed_active(c, 1);
 	presence_op(g, c, "presence:join", presence_join_lua, 1);
 }
 
@@ -280,6 +286,8 @@ void
 live_presence_leave(struct gw *g, struct conn *c, json_object *payload)
 {
 	(void)payload;
+	if (c->authed)
+		qfeed_active(c, 0);
 	presence_op(g, c, "presence:leave", presence_leave_lua, 0);
 }
 
@@ -287,6 +295,8 @@ void
 live_queue_join(struct gw *g, struct conn *c, json_object *payload)
 {
 	(void)payload;
+	if (c->authed)
+		qfeed_active(c, 1);
 	presence_op(g, c, "queue:join", queue_join_lua, 0);
 }
 

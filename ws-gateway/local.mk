@@ -9,6 +9,7 @@ ws_gateway_napalmsky_gateway_SOURCES = \
 	ws-gateway/auth.c ws-gateway/auth.h \
 	ws-gateway/live.c ws-gateway/live.h \
 	ws-gateway/ctl.c ws-gateway/ctl.h \
+	ws-gateway/qfeed.c ws-gateway/qfeed.h \
 	ws-gateway/events.c ws-gateway/events.h \
 	ws-gateway/gwlua.c ws-gateway/gwlua.h \
 	ws-gateway/invite.c ws-gateway/invite.h \

@@ -23,6 +23,7 @@
 #include "live.h"
 #include "pg.h"
 #include "pmd.h"
+#include "qfeed.h"
 #include "sched.h"
 
 #define GW_RX_BUFFER 1024	/* lws per-socket receive buffer; longer messages reassemble */
@@ -300,6 +301,7 @@ main(int argc, char **argv)
 
 	ns_log_info("gateway %s: stopping (%u sockets)", g.id, (unsigned)g.conns.count);
 	drain(&g);
+	qfeed_free(&g);
 	callend_shutdown(&g);
 	pg_free(g.pg);		/* before the context: both detach their wsis */
 	bus_free(g.bus);

@@ -10,6 +10,7 @@
 #include "conn.h"
 #include "gw.h"
 #include "metrics.h"
+#include "qfeed.h"
 
 #define METRICS_EVENTS_MAX 32		/* handlers in events.c; more are counted as unknown */
 #define METRICS_PAGE_MAX (64 * 1024)	/* ceiling of the rendered page */
@@ -171,6 +172,7 @@ metrics_render(struct gw *g, size_t *len)
 {
 	struct page p = { .cap = METRICS_PAGE_MAX };
 	struct tally t = { 0 };
+	struct qfeed_stats q;
 	const char *id = g->id;
 	size_t i;
 
@@ -207,6 +209,15 @@ metrics_render(struct gw *g, size_t *len)
 		if (event_names[i])
 			put(&p, "napalmsky_gateway_events_total{gateway=\"%s\",event=\"%s\"} %llu\n",
 			    id, event_names[i], (unsigned long long)event_counts[i]);
+	qfeed_stats(g, &q);
+	counter(&p, id, "queue_feed_frames_total", "presence:update and queue:update frames sent.",
+	    q.frames);
+	counter(&p, id, "queue_feed_bytes_total", "Bytes of those frames.", q.bytes);
+	counter(&p, id, "queue_feed_broadcast_equivalent_bytes_total",
+	    "Bytes a broadcast of every change to every authenticated socket would have sent.",
+	    q.bcast_bytes);
+	counter(&p, id, "queue_feed_dropped_total", "Changes dropped over the feed's ceilings.",
+	    q.dropped);
 	counter(&p, id, "events_unknown_total", "Client events with no handler (ignored).",
 	    counters[METRICS_EVENTS_UNKNOWN]);
 	counter(&p, id, "redis_errors_total", "Redis error replies and lost links.",

@@ -16,7 +16,10 @@ if ! command -v redis-cli >/dev/null 2>&1 || ! command -v psql >/dev/null 2>&1; 
 	exit 0
 fi
 CHECK=$top_srcdir/tests/integration/node/failover_check.js
-export GATEWAY_HEARTBEAT_TTL_MS=3000 GATEWAY_CHECK_MS=500 DISCONNECT_GRACE_MS=2000 SCHED_TICK_MS=200
+# The sweep's presence:update is watched as published, delivered at once to every
+# authenticated socket (queue_update_interval_ms 0; the scoped feed is queue_feed.sh's).
+export GATEWAY_HEARTBEAT_TTL_MS=3000 GATEWAY_CHECK_MS=500 DISCONNECT_GRACE_MS=2000 SCHED_TICK_MS=200 \
+	QUEUE_UPDATE_INTERVAL_MS=0
 t_start_stack 2 2
 read -r -a PORTS <<<"$GATEWAY_PORTS"
 GW_BIN=$(stack_bin napalmsky-gateway) || t_bail "no gateway binary"

@@ -16,7 +16,9 @@ if ! command -v redis-cli >/dev/null 2>&1 || ! command -v psql >/dev/null 2>&1; 
 fi
 CHECK=$top_srcdir/tests/integration/node/realtime_check.js
 CAP=3
-export SOCKETS_PER_USER=$CAP
+# The updates are checked as the scripts publish them, delivered to every authenticated
+# socket at once (queue_update_interval_ms 0); the scoped, coalesced feed is queue_feed.sh's.
+export SOCKETS_PER_USER=$CAP QUEUE_UPDATE_INTERVAL_MS=0
 t_start_stack 2 2
 read -r -a PORTS <<<"$GATEWAY_PORTS"
 GW1=http://127.0.0.1:${PORTS[0]}

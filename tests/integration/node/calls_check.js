@@ -75,16 +75,33 @@ async function authed(url, user) {
 	return s;
 }
 
+const presence = (uid) => redisRaw('HGET', `ns:presence:${uid}`, 'available');
+
+// Until the user is available in Redis (a socket gets no updates about its own user: the
+// gateways' queue feed sends each user only changes of the others it can see).
+async function available(user) {
+	for (const end = Date.now() + STEP_MS; Date.now() < end; await sleep(50))
+		if (presence(user.userId) === '1') return;
+	throw new Error(`timeout after ${STEP_MS} ms: ${user.userId} available`);
+}
+
+// GET /room/queue as the client does (through nginx): the page becomes the user's view, so
+// its sockets get the updates about the users on it.
+async function queueView(user) {
+	const r = await fetch(`${process.env.STACK_URL}/room/queue`, { headers: { Authorization: `Bearer ${user.token}` } });
+	if (r.status !== 200) throw new Error(`GET /room/queue: ${r.status}`);
+	await sleep(200);	// the gateways read the new view
+	return (await r.json()).users.map((u) => u.userId);
+}
+
 // Authenticated, online and available (the client's matchmaking overlay does exactly this).
 async function ready(url, user) {
 	const s = await authed(url, user);
 	s.emit('presence:join');
 	s.emit('queue:join');
-	await s.next('queue:update', (p) => p && p.userId === user.userId && p.available === true);
+	await available(user);
 	return s;
 }
-
-const presence = (uid) => redisRaw('HGET', `ns:presence:${uid}`, 'available');
 
 // a invites b (a's requestedSeconds ra), b accepts (rb): both call:start payloads.
 async function invite(a, b, ra = 60) {
@@ -114,6 +131,8 @@ async function joinBoth(a, b, roomId) {
 async function flow(u1, u2, users) {
 	const [A, B, C] = users;
 	const a = await ready(u1, A), b = await ready(u2, B), c = await ready(u1, C);
+	const page = await queueView(C);
+	check(page.includes(A.userId) && page.includes(B.userId), 'C\'s queue page lists A and B', J(page));
 	const t0 = Date.now();
 	a.emit('call:invite', { toUserId: B.userId, requestedSeconds: 60 });
 	const n = await b.next('call:notify');
@@ -227,7 +246,7 @@ async function flow(u1, u2, users) {
 	check(presence(A.userId) === '0' && presence(B.userId) === '0', 'both stay unavailable after the call', '');
 	// A cooldown now refuses a new invite between them.
 	a.emit('queue:join'); b.emit('queue:join');
-	await b.next('queue:update', (p) => p.userId === B.userId && p.available === true);
+	await available(B);
 	a.emit('call:invite', { toUserId: B.userId, requestedSeconds: 60 });
 	const cd = await a.next('call:declined');
 	check(cd.reason === 'cooldown', 'a new invite after the call → cooldown', J(cd));
@@ -261,7 +280,7 @@ async function refusals(u1, u2, users) {
 	await declined(a, { toUserId: C.userId, requestedSeconds: 60 }, 'busy', 'second outgoing invite');
 	// Busy closures: C → B pending, B → D pending; B accepts A's invite.
 	d.emit('presence:join'); d.emit('queue:join');
-	await d.next('queue:update', (p) => p.userId === D.userId && p.available === true);
+	await available(D);
 	c.emit('call:invite', { toUserId: B.userId, requestedSeconds: 60 });
 	const n2 = await b.next('call:notify', (p) => p.fromUser.userId === C.userId);
 	b.emit('call:invite', { toUserId: D.userId, requestedSeconds: 60 });
