@@ -6,6 +6,8 @@
 #include <getopt.h>
 #include <signal.h>
 #include <sys/resource.h>
+
+#include <ev.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +36,15 @@
 #define GW_RANDOM_ID_LEN 12
 #define GW_FD_RESERVE 64	/* descriptors kept for Redis, PostgreSQL, listeners, logs */
 
+static const lws_retry_bo_t no_idle_policy = { .secs_since_valid_ping = 0,
+    .secs_since_valid_hangup = 0 };
+
+#define GW_WAKE_S 0.1		/* the libev loop wakes at least this often to see signals */
+
+/* The event loop: libev's (epoll) when lws can load its libev plugin, else lws' poll. */
+static struct ev_loop *ev_loop_;
+static ev_timer wake;
+
 static volatile sig_atomic_t stop_signal;
 static struct lws_context *signal_ctx;
 
@@ -43,6 +54,22 @@ on_signal(int sig)
 	stop_signal = sig;
 	if (signal_ctx)
 		lws_cancel_service(signal_ctx);	/* only writes to lws' wake pipe */
+}
+
+static void
+on_wake(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop, (void)w, (void)revents;	/* only ends ev_run's wait */
+}
+
+/* One turn of the loop: handle what is ready, waiting at most about GW_WAKE_S. */
+static int
+service(struct gw *g)
+{
+	if (!ev_loop_)
+		return lws_service(g->ctx, 0);
+	ev_run(ev_loop_, EVRUN_ONCE);
+	return 0;
 }
 
 static int
@@ -151,14 +178,14 @@ drain(struct gw *g)
 		conn_close(lws_container_of(d, struct conn, list), LWS_CLOSE_STATUS_GOINGAWAY,
 		    "server shutting down");
 	while (ns_clock_mono_ms() < deadline - GW_DRAIN_MS / 2 && g->conns.count > 0)
-		if (lws_service(g->ctx, 0) < 0)
+		if (service(g) < 0)
 			break;
 	lws_dll2_foreach_safe(&g->conns, g, hand_off);
 	if (g->bus)
 		bus_stop(g->bus);
 	while (ns_clock_mono_ms() < deadline &&
 	    (g->conns.count > 0 || (g->bus && !bus_is_stopped(g->bus))))
-		if (lws_service(g->ctx, 0) < 0)
+		if (service(g) < 0)
 			break;
 }
 
@@ -267,7 +294,35 @@ main(int argc, char **argv)
 	info.options = LWS_SERVER_OPTION_VALIDATE_UTF8 |
 	    LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND;
 	info.timeout_secs = 20;	/* HTTP requests and WebSocket handshakes only */
-	g.ctx = lws_create_context(&info);
+	/* lws' own check of idle connections reschedules a per-connection timer in a sorted
+	 * list on every message received, O(connections) each; Engine.IO's ping/pong
+	 * (conn.c) already does that job, so it is off. */
+	info.retry_and_idle_policy = &no_idle_policy;
+	/* poll(2) costs O(connections) per loop iteration; libev's epoll backend does not.
+	 * The loop is ours (lws calls it foreign), so we decide when a turn ends. Without
+	 * lws' libev plugin (package libwebsockets-evlib-ev) fall back to poll. */
+	void *foreign[1] = { NULL };
+
+	if ((ev_loop_ = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK))) {
+		foreign[0] = ev_loop_;
+		info.foreign_loops = foreign;
+		info.options |= LWS_SERVER_OPTION_LIBEV;
+		g.ctx = lws_create_context(&info);
+	}
+	if (!g.ctx) {
+		ns_log_warn("gateway: could not start on the libev loop (libwebsockets-evlib-ev missing?): "
+		    "trying poll, which slows down with many connections");
+		if (ev_loop_)
+			ev_loop_destroy(ev_loop_);
+		ev_loop_ = NULL;
+		info.foreign_loops = NULL;
+		info.options &= ~(uint64_t)LWS_SERVER_OPTION_LIBEV;
+		g.ctx = lws_create_context(&info);
+	}
+	if (ev_loop_) {
+		ev_timer_init(&wake, on_wake, GW_WAKE_S, GW_WAKE_S);
+		ev_timer_start(ev_loop_, &wake);
+	}
 	if (!g.ctx) {
 		ns_log_err("gateway: cannot listen on %s:%d", cfg.gateway_host, cfg.gateway_port);
 		return 1;
@@ -288,6 +343,8 @@ main(int argc, char **argv)
 	if (!g.pg) {
 		bus_free(g.bus);
 		lws_context_destroy(g.ctx);
+		if (ev_loop_)
+			ev_loop_destroy(ev_loop_);
 		return 1;
 	}
 	lws_sul_schedule(g.ctx, 0, &g.sweep, sweep, g.sweep_ms * LWS_US_PER_MS);
@@ -296,7 +353,7 @@ main(int argc, char **argv)
 	    cfg.gateway_path);
 
 	while (!stop_signal)
-		if (lws_service(g.ctx, 0) < 0)
+		if (service(&g) < 0)
 			break;
 
 	ns_log_info("gateway %s: stopping (%u sockets)", g.id, (unsigned)g.conns.count);
@@ -307,6 +364,10 @@ main(int argc, char **argv)
 	bus_free(g.bus);
 	signal_ctx = NULL;
 	lws_context_destroy(g.ctx);
+	if (ev_loop_) {
+		ev_timer_stop(ev_loop_, &wake);
+		ev_loop_destroy(ev_loop_);
+	}
 	ns_log_info("gateway %s: stopped", g.id);
 	return 0;
 }
