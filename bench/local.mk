@@ -4,3 +4,5 @@ noinst_PROGRAMS += bench/bench-hello
 bench_bench_hello_SOURCES = bench/hello.c
 bench_bench_hello_CFLAGS = $(AM_CFLAGS) $(FCGI_CFLAGS)
 bench_bench_hello_LDADD = $(FCGI_LIBS)
+
+EXTRA_DIST += bench/run bench/gateway.sh bench/seed.sh bench/wrk.lua bench/gwmem.js

@@ -20,7 +20,8 @@ INTEGRATION_TESTS = \
 	tests/integration/gateway_failover.sh \
 	tests/integration/queue_feed.sh \
 	tests/integration/cgi_mode.sh \
-	tests/integration/supervisor.sh
+	tests/integration/supervisor.sh \
+	tests/integration/loadgen.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/lib.sh \

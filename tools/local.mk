@@ -15,3 +15,16 @@ dist_man_MANS += man/napalmsky-admin.8
 
 TESTS += tests/integration/admin_migrate.sh
 EXTRA_DIST += tests/integration/admin_migrate.sh
+
+# napalmsky-loadgen: the gateway capacity tool (epoll, its own WebSocket client; bench/gateway.sh).
+bin_PROGRAMS += tools/napalmsky-loadgen
+tools_napalmsky_loadgen_SOURCES = \
+	tools/loadgen.h \
+	tools/loadgen_main.c \
+	tools/loadgen_ws.c \
+	tools/loadgen_flow.c \
+	tools/loadgen_stats.c
+tools_napalmsky_loadgen_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS) $(CRYPTO_CFLAGS)
+tools_napalmsky_loadgen_LDADD = $(JSONC_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS)
+
+dist_man_MANS += man/napalmsky-loadgen.1
