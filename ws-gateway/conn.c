@@ -383,6 +383,13 @@ conn_receive(struct gw *g, struct conn *c, const void *in, size_t len)
 	return rc ? close_now(c, rc, close_text(rc)) : 0;
 }
 
+void
+conn_goodbye(struct gw *g, struct conn *c)
+{
+	if (conn_send(g, c, "1", 1) == 0)
+		c->drop_when_sent = 1;
+}
+
 int
 conn_writeable(struct gw *g, struct conn *c)
 {
@@ -390,6 +397,10 @@ conn_writeable(struct gw *g, struct conn *c)
 
 	if (c->close_code)
 		return close_now(c, c->close_code, c->close_reason ? c->close_reason : "");
+	if (!m && c->drop_when_sent) {
+		lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+		return 0;
+	}
 	if (!m)
 		return c->flush_close ? close_now(c, LWS_CLOSE_STATUS_NORMAL, "bye") : 0;
 	/* lws buffers what the kernel does not take, so each frame goes out whole. */

@@ -42,6 +42,7 @@ struct conn {
 	uint8_t authed;			/* bound to user_id and token */
 	uint8_t explicit_close;		/* DISCONNECT (either side), not a transport loss */
 	uint8_t flush_close;		/* disconnecting: close once the queue is sent */
+	uint8_t drop_when_sent;		/* shutting down: drop the TCP connection once the queue is sent */
 	char user_id[CONN_USER_MAX];
 	char ip[CONN_IP_MAX];		/* client address ("" if unknown) */
 	char sid[CONN_SID_LEN + 1];	/* Engine.IO session id */
@@ -67,6 +68,12 @@ int conn_emit(struct gw *g, struct conn *c, const char *event, json_object *payl
 void conn_close(struct conn *c, int code, const char *reason);
 /* Answer the pending Socket.IO CONNECT: refusal NULL accepts (`40{"sid"}`), else `44{message}`. */
 int conn_connect_reply(struct gw *g, struct conn *c, const char *refusal);
+/* Shutting down: Engine.IO close (`1`) after what is queued, then drop the connection
+ * without a WebSocket close handshake: a transport loss, so the client reconnects (through
+ * the proxy, to another gateway). lws' close handshake arms a timeout per socket in a sorted
+ * list, O(n) each: for every socket at once it took longer than the drain may (perf, 17,000
+ * sockets: over 7 s in lws_dll2_add_sorted). */
+void conn_goodbye(struct gw *g, struct conn *c);
 /* Server-side disconnect: DISCONNECT (`41`) after what is queued, then close. Explicit. */
 void conn_disconnect(struct gw *g, struct conn *c);
 /* The live socket with Socket.IO id sid, or NULL. */

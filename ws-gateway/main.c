@@ -175,8 +175,7 @@ drain(struct gw *g)
 	lws_sul_cancel(&g->sweep);
 	sched_stop(g);
 	for (d = lws_dll2_get_head(&g->conns); d; d = d->next)
-		conn_close(lws_container_of(d, struct conn, list), LWS_CLOSE_STATUS_GOINGAWAY,
-		    "server shutting down");
+		conn_goodbye(g, lws_container_of(d, struct conn, list));
 	while (ns_clock_mono_ms() < deadline - GW_DRAIN_MS / 2 && g->conns.count > 0)
 		if (service(g) < 0)
 			break;
