@@ -57,7 +57,7 @@ lookup(struct gw *g, struct conn *c, int kind, char *token)
 	params[0] = token;
 	params[1] = kind == AUTH_CONNECT && c->ip[0] ? c->ip : NULL;
 	params[2] = kind == AUTH_EVENT ? "true" : "false";
-	c->auth_req = pg_query(g->pg, lookup_sql, 3, params, on_lookup, c);
+	c->auth_req = pg_read(g->pg, lookup_sql, 3, params, on_lookup, c);
 	if (!c->auth_req) {
 		free(token);
 		return -1;

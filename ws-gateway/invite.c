@@ -355,7 +355,7 @@ invite_call(struct gw *g, struct conn *c, json_object *payload)
 	p->secs_ok = seconds(g, payload, &p->secs);
 	params[0] = p->uid;
 	params[1] = p->to;
-	if (!pg_query(g->pg, check_sql, 2, params, on_checked, p)) {
+	if (!pg_read(g->pg, check_sql, 2, params, on_checked, p)) {
 		ns_log_warn("gateway: %s: invite check not queued (database down)", c->sid);
 		free(p);
 	}

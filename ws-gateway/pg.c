@@ -38,7 +38,7 @@ struct pg_req {
 	char buf[];
 };
 
-struct pg {
+struct pg_link {
 	struct gw *g;
 	PGconn *conn;
 	struct lws *wsi;		/* the adopted dup of PQsocket() */
@@ -57,11 +57,11 @@ struct pg {
 	lws_sorted_usec_list_t tick;
 };
 
-static void send_next(struct pg *p);
+static void send_next(struct pg_link *p);
 
 /* libpq's message without its trailing newline. */
 static const char *
-pg_error(const struct pg *p, char *buf, size_t cap)
+pg_error(const struct pg_link *p, char *buf, size_t cap)
 {
 	size_t n;
 
@@ -73,7 +73,7 @@ pg_error(const struct pg *p, char *buf, size_t cap)
 }
 
 static void
-detach(struct pg *p)
+detach(struct pg_link *p)
 {
 	if (p->wsi) {
 		lws_set_wsi_user(p->wsi, NULL);
@@ -85,7 +85,7 @@ detach(struct pg *p)
 
 /* Mirror PQsocket() in lws (after a connect, or when libpq switched sockets). */
 static int
-adopt(struct pg *p)
+adopt(struct pg_link *p)
 {
 	lws_sock_file_fd_type fd;
 	int s = PQsocket(p->conn);
@@ -110,7 +110,7 @@ adopt(struct pg *p)
 
 /* Close the connection and fail everything queued; reconnect after the backoff. */
 static void
-drop(struct pg *p, const char *why)
+drop(struct pg_link *p, const char *why)
 {
 	struct pg_req *r, *next;
 	char err[PG_ERROR_MAX];
@@ -144,7 +144,7 @@ drop(struct pg *p, const char *why)
 }
 
 static int
-pg_connect(struct pg *p)
+pg_connect(struct pg_link *p)
 {
 	static const char *const keys[] = { "dbname", "options", "application_name",
 	    "connect_timeout", NULL };
@@ -179,7 +179,7 @@ pg_connect(struct pg *p)
 }
 
 static void
-connect_step(struct pg *p)
+connect_step(struct pg_link *p)
 {
 	p->polling = PQconnectPoll(p->conn);
 	if (p->polling == PGRES_POLLING_FAILED) {
@@ -202,7 +202,7 @@ connect_step(struct pg *p)
 /* Send failures only mark the link broken: the tick drops it. Failing the queue here could
  * call back into a caller still inside pg_query(). */
 static void
-flush(struct pg *p)
+flush(struct pg_link *p)
 {
 	int rc = PQflush(p->conn);
 
@@ -213,7 +213,7 @@ flush(struct pg *p)
 }
 
 static void
-send_next(struct pg *p)
+send_next(struct pg_link *p)
 {
 	struct pg_req *r;
 
@@ -241,7 +241,7 @@ send_next(struct pg *p)
 
 /* Collect what libpq has parsed; complete the query on the wire when its last result is in. */
 static void
-receive(struct pg *p)
+receive(struct pg_link *p)
 {
 	char err[PG_ERROR_MAX];
 	PGresult *res;
@@ -289,7 +289,7 @@ receive(struct pg *p)
 static void
 pg_tick(lws_sorted_usec_list_t *sul)
 {
-	struct pg *p = lws_container_of(sul, struct pg, tick);
+	struct pg_link *p = lws_container_of(sul, struct pg_link, tick);
 	const struct ns_config *cfg = p->g->cfg;
 	int64_t now = ns_clock_mono_ms();
 
@@ -305,33 +305,50 @@ pg_tick(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(p->g->ctx, 0, &p->tick, pg_tick, PG_TICK_MS * LWS_US_PER_MS);
 }
 
-struct pg *
-pg_new(struct gw *g)
-{
-	struct pg *p = calloc(1, sizeof(*p));
+/* The pool: link 0 carries the ordered writes (pg_query), every link the reads (pg_read). */
+struct pg {
+	struct pg_link link[PG_LINKS];
+};
 
-	if (!p)
-		return NULL;
+static void
+link_init(struct pg_link *p, struct gw *g)
+{
 	p->g = g;
 	p->fd = -1;
 	p->backoff_ms = PG_BACKOFF_MIN_MS;
 	pg_connect(p);
 	lws_sul_schedule(g->ctx, 0, &p->tick, pg_tick, PG_TICK_MS * LWS_US_PER_MS);
-	return p;
+}
+
+struct pg *
+pg_new(struct gw *g)
+{
+	struct pg *pool = calloc(1, sizeof(*pool));
+	int i;
+
+	if (!pool)
+		return NULL;
+	for (i = 0; i < PG_LINKS; i++)
+		link_init(&pool->link[i], g);
+	return pool;
 }
 
 void
-pg_free(struct pg *p)
+pg_free(struct pg *pool)
 {
-	if (!p)
+	int i;
+
+	if (!pool)
 		return;
-	lws_sul_cancel(&p->tick);
-	drop(p, NULL);
-	free(p);
+	for (i = 0; i < PG_LINKS; i++) {
+		lws_sul_cancel(&pool->link[i].tick);
+		drop(&pool->link[i], NULL);
+	}
+	free(pool);
 }
 
-struct pg_req *
-pg_query(struct pg *p, const char *sql, int nparams, const char *const *params,
+static struct pg_req *
+link_query(struct pg_link *p, const char *sql, int nparams, const char *const *params,
     pg_result_fn fn, void *arg)
 {
 	struct pg_req *r;
@@ -377,17 +394,44 @@ pg_forget(struct pg_req *r)
 		r->fn = NULL;
 }
 
-int
-pg_is_up(const struct pg *p)
+struct pg_req *
+pg_query(struct pg *pool, const char *sql, int nparams, const char *const *params,
+    pg_result_fn fn, void *arg)
 {
-	return p && p->state == PG_READY;
+	return link_query(&pool->link[0], sql, nparams, params, fn, arg);
+}
+
+/* The least busy connection that is ready, else the least busy one at all (it connects on
+ * demand, or refuses while it backs off). */
+struct pg_req *
+pg_read(struct pg *pool, const char *sql, int nparams, const char *const *params,
+    pg_result_fn fn, void *arg)
+{
+	struct pg_link *best = NULL, *p;
+	int i, ready = 0;
+
+	for (i = 0; i < PG_LINKS; i++) {
+		p = &pool->link[i];
+		if (p->state == PG_READY && (!ready || p->count < best->count)) {
+			best = p;
+			ready = 1;
+		} else if (!ready && (!best || p->count < best->count))
+			best = p;
+	}
+	return link_query(best, sql, nparams, params, fn, arg);
+}
+
+int
+pg_is_up(const struct pg *pool)
+{
+	return pool && pool->link[0].state == PG_READY;
 }
 
 int
 pg_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
     size_t len)
 {
-	struct pg *p = lws_wsi_user(wsi);
+	struct pg_link *p = lws_wsi_user(wsi);
 
 	(void)user;
 	(void)in;

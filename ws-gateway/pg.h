@@ -1,5 +1,6 @@
-/* pg: PostgreSQL on the lws loop (libpq's non-blocking API, its socket adopted by lws as a
- * raw file). One connection per gateway and a FIFO of queries, one on the wire at a time.
+/* pg: PostgreSQL on the lws loop (libpq's non-blocking API, its sockets adopted by lws as raw
+ * files). PG_LINKS connections per gateway, each with a FIFO of queries, one on the wire at a
+ * time: the first carries the writes in order (pg_query), all of them the reads (pg_read).
  * A failed or stalled connection fails every queued query and is re-made on demand, with
  * backoff; while it backs off new queries fail at once, so callers never wait on a dead server. */
 #ifndef NS_PG_H
@@ -9,7 +10,8 @@
 
 #define PG_PROTOCOL_NAME "ns-pg"
 #define PG_PARAMS_MAX 4		/* parameters of one query */
-#define PG_QUEUE_MAX 1024	/* queries waiting; beyond that pg_query refuses */
+#define PG_QUEUE_MAX 1024	/* queries waiting per connection; beyond that a query is refused */
+#define PG_LINKS 4		/* connections per gateway */
 
 struct gw;
 struct pg;
@@ -25,6 +27,9 @@ void pg_free(struct pg *p);
 /* Queue a parameterised query (text params, copied; NULL = SQL NULL). sql must be static.
  * Returns a handle for pg_forget, or NULL when it cannot be queued (then fn is not called). */
 struct pg_req *pg_query(struct pg *p, const char *sql, int nparams, const char *const *params,
+    pg_result_fn fn, void *arg);
+/* The same for a read that may run on any connection, in any order with other queries. */
+struct pg_req *pg_read(struct pg *p, const char *sql, int nparams, const char *const *params,
     pg_result_fn fn, void *arg);
 /* The caller is gone: the query still runs, but fn is not called. */
 void pg_forget(struct pg_req *r);
