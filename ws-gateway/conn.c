@@ -39,6 +39,8 @@ queue_free(struct conn *c)
 		next = m->next;
 		free(m);
 	}
+	free(c->sent);
+	c->sent = NULL;
 	c->head = c->tail = NULL;
 	c->queued = 0;
 }
@@ -395,6 +397,12 @@ conn_writeable(struct gw *g, struct conn *c)
 {
 	struct conn_msg *m = c->head;
 
+	/* permessage-deflate keeps reading a frame whose compressed form is longer than its
+	 * output buffer after lws_write returns, until lws has drained it; lws asks us for more
+	 * only after that, so the previous frame can go now. */
+	free(c->sent);
+	c->sent = NULL;
+
 	if (c->close_code)
 		return close_now(c, c->close_code, c->close_reason ? c->close_reason : "");
 	if (!m && c->drop_when_sent) {
@@ -410,7 +418,8 @@ conn_writeable(struct gw *g, struct conn *c)
 	if (!c->head)
 		c->tail = NULL;
 	c->queued -= (uint32_t)m->len;
-	free(m);
+	m->next = NULL;
+	c->sent = m;
 	if (c->head || c->flush_close)
 		lws_callback_on_writable(c->wsi);
 	(void)g;

@@ -21,6 +21,7 @@ struct conn {
 	lws_dll2_t list;		/* in gw->conns */
 	struct lws *wsi;
 	struct conn_msg *head, *tail;	/* send queue, oldest first */
+	struct conn_msg *sent;		/* last frame written: lws' deflate may still read it */
 	char *rx;			/* reassembly of a fragmented message, lazily allocated */
 	char *token;			/* the session the socket is bound to (authed), else NULL */
 	struct pg_req *auth_req;	/* session lookup in flight (auth.c) */

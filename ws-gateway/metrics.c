@@ -70,6 +70,8 @@ struct page {
 	int full;
 };
 
+static void put(struct page *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void
 put(struct page *p, const char *fmt, ...)
 {
