@@ -236,8 +236,10 @@ const cmds = {
 	async lost(url, token, uid) {
 		const s = await authed(url, token);
 		const gw = gatewayOf(s.id);
-		redis('DEL', `ns:sock:${s.id}`, `ns:usocks:${uid}`, `ns:gwsocks:${gw}`);
-		redis('SREM', 'ns:online', uid);
+		// One script, so the gateway's sweep cannot put things back between two commands
+		// and leave a state that no real loss produces.
+		redis('EVAL', "redis.call('DEL', KEYS[1], KEYS[2], KEYS[3]); return redis.call('SREM', KEYS[4], ARGV[1])",
+			'4', `ns:sock:${s.id}`, `ns:usocks:${uid}`, `ns:gwsocks:${gw}`, 'ns:online', uid);
 		await waitFor('a live socket whose registration Redis lost is registered again', () => {
 			const back = gatewayOf(s.id);
 			const socks = lines(redis('ZRANGE', `ns:usocks:${uid}`, '0', '-1'));
