@@ -59,7 +59,7 @@ t_ok "requests still served after the respawn" all_ok 6
 kids=$(children "$SUP")
 kill -TERM "$SUP"
 # shellcheck disable=SC2086
-stack__wait_gone 15 "$SUP" $kids
+stack__wait_gone 30 "$SUP" $kids	# an ASan build runs its leak check at exit
 t_ok "SIGTERM stops the supervisor" eval '! stack__alive "$SUP"'
 left=
 for p in $kids; do stack__alive "$p" && left="$left $p"; done
