@@ -149,9 +149,10 @@ t_start_stack() {
 
 # t_node_check LABEL CHECKER ARGS...: run a node checker script that prints "PASS <what>" /
 # "FAIL <what>: <detail>" lines and turn them into TAP; a crash or no output fails too.
+# The checker gets T_NODE_TIMEOUT seconds (90).
 t_node_check() {
 	local label=$1 checker=$2 out rc line; shift 2
-	out=$(timeout 90 node "$checker" "$@" 2>"$T_TMP/node.err"); rc=$?
+	out=$(timeout "${T_NODE_TIMEOUT:-90}" node "$checker" "$@" 2>"$T_TMP/node.err"); rc=$?
 	while IFS= read -r line; do
 		case $line in
 		"PASS "*) t_pass "$label: ${line#PASS }" ;;

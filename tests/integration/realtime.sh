@@ -43,19 +43,7 @@ sql -c "INSERT INTO sessions (session_token, user_id, expires_at) VALUES ('$EXPI
 	VALUES ('22222222-2222-4222-8222-222222222222', '$(uid 8)', '$(uid 9)', 'Alice', '$(uid 1)', 'User 1');
 	INSERT INTO ip_bans (ip_address, reason) VALUES ('198.51.100.7', 'test');" || t_bail "cannot insert fixtures"
 
-# Turn the checker's PASS/FAIL lines into TAP; a crash or missing output is a failure too.
-node_check() {
-	local label=$1 out rc line; shift
-	out=$(timeout 120 node "$CHECK" "$@" 2>"$T_TMP/node.err"); rc=$?
-	while IFS= read -r line; do
-		case $line in
-		"PASS "*) t_pass "$label: ${line#PASS }" ;;
-		"FAIL "*) t_fail "$label: ${line#FAIL }" ;;
-		esac
-	done <<<"$out"
-	[ "$rc" -eq 0 ] || t_fail "$label: checker exited $rc" "$(tail -5 "$T_TMP/node.err")"
-	[ -n "$out" ] || t_fail "$label: checker printed nothing" "$(tail -5 "$T_TMP/node.err")"
-}
+node_check() { T_NODE_TIMEOUT=120 t_node_check "$1" "$CHECK" "${@:2}"; }
 
 node_check "nginx" auth "$STACK_URL" "$(tok 1)" "$EXPIRED" "$(tok 3)" "$(tok 4)"
 node_check "gateway 2" auth "$GW2" "$(tok 1)" "$EXPIRED" "$(tok 3)" "$(tok 4)"
