@@ -55,6 +55,7 @@ struct bus {
 	int64_t heartbeat_at;		/* monotonic ms: next heartbeat */
 	int backoff_ms;
 	int was_up;			/* for logging transitions */
+	unsigned epoch;			/* bumped when Redis may have lost its script cache */
 	int stopping;
 	char key[BUS_KEY_MAX];		/* ns:gw:<id>: heartbeat key and private channel */
 };
@@ -126,6 +127,8 @@ on_reply(redisAsyncContext *ac, void *r, void *privdata)
 	}
 	if (privdata && !l->ready) {
 		l->ready = 1;
+		if (l == &l->bus->cmd)
+			l->bus->epoch++;	/* a new connection: perhaps a restarted server */
 		ns_log_debug("gateway: redis %s link ready", l->name);
 	}
 }
@@ -208,6 +211,8 @@ on_call(redisAsyncContext *ac, void *r, void *privdata)
 
 	progress(l);
 	if (reply && reply->type == REDIS_REPLY_ERROR) {
+		if (strncmp(reply->str, "NOSCRIPT", 8) == 0)
+			l->bus->epoch++;	/* SCRIPT FLUSH: gwlua loads its scripts again */
 		ns_log_err("gateway: redis: %s", reply->str);
 		metrics_inc(METRICS_REDIS_ERRORS);
 		reply = NULL;
@@ -247,6 +252,12 @@ call_queued(struct bus *b, struct call *c, int rc)
 	if (b->cmd.pending++ == 0)
 		b->cmd.progress_at = ns_clock_mono_ms();
 	return 0;
+}
+
+unsigned
+bus_epoch(const struct bus *b)
+{
+	return b->epoch;
 }
 
 int

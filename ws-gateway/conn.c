@@ -23,6 +23,8 @@
 #define CONN_KILL_GRACE_S 5	/* a close frame not sent by then: drop the socket */
 #define CONN_RL_UNIT 1000	/* rl_tokens per message */
 #define CONN_RATE_LIMITED 4000	/* private close reason, sent as 1008 (policy violation) */
+#define CONN_INDEX_BUCKETS 32768	/* sid index buckets (a power of 2, above the 20,000 open-file
+				 * ceiling per process): 256 KB, chains of about one */
 
 struct conn_msg {
 	struct conn_msg *next;
@@ -140,6 +142,66 @@ conn_established(struct gw *g, struct conn *c, struct lws *wsi)
 	return 0;
 }
 
+/* ---- sid index: chained hash of the connected sockets ---------------------------------- */
+
+static uint32_t
+sid_hash(const char *sid)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a */
+
+	while (*sid)
+		h = (h ^ (unsigned char)*sid++) * 16777619u;
+	return h & (CONN_INDEX_BUCKETS - 1);
+}
+
+static int
+index_add(struct gw *g, struct conn *c)
+{
+	struct conn **b;
+
+	if (!g->sid_index && !(g->sid_index = calloc(CONN_INDEX_BUCKETS, sizeof(*g->sid_index))))
+		return -1;
+	b = &g->sid_index[sid_hash(c->sio_sid)];
+	c->sid_next = *b;
+	*b = c;
+	return 0;
+}
+
+static void
+index_remove(struct gw *g, struct conn *c)
+{
+	struct conn **at;
+
+	if (!c->connected || !g->sid_index)
+		return;
+	for (at = &g->sid_index[sid_hash(c->sio_sid)]; *at; at = &(*at)->sid_next)
+		if (*at == c) {
+			*at = c->sid_next;
+			break;
+		}
+	c->sid_next = NULL;
+}
+
+struct conn *
+conn_find(struct gw *g, const char *sid)
+{
+	struct conn *c;
+
+	if (!g->sid_index || !sid)
+		return NULL;
+	for (c = g->sid_index[sid_hash(sid)]; c; c = c->sid_next)
+		if (strcmp(c->sio_sid, sid) == 0)
+			return c;
+	return NULL;
+}
+
+void
+conn_index_free(struct gw *g)
+{
+	free(g->sid_index);
+	g->sid_index = NULL;
+}
+
 /* Socket.IO CONNECT to namespace "/": the answer waits for the session lookup (auth.c). */
 static int
 on_connect(struct gw *g, struct conn *c, struct sio_packet *p)
@@ -175,7 +237,7 @@ conn_connect_reply(struct gw *g, struct conn *c, const char *refusal)
 		n = sio_encode_connect_error(out, sizeof(out), "/", refusal);
 		return n < 0 ? -1 : conn_send(g, c, out, (size_t)n);
 	}
-	if (ns_rand_b64url(c->sio_sid, CONN_SID_LEN) != NS_OK)
+	if (ns_rand_b64url(c->sio_sid, CONN_SID_LEN) != NS_OK || index_add(g, c) < 0)
 		return -1;
 	c->connected = 1;
 	n = sio_encode_connect(out, sizeof(out), c->sio_sid);
@@ -192,28 +254,6 @@ conn_disconnect(struct gw *g, struct conn *c)
 	c->flush_close = 1;
 	lws_callback_on_writable(c->wsi);
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CONN_KILL_GRACE_S);
-}
-
-static int
-find_one(struct lws_dll2 *d, void *user)
-{
-	struct conn **want = user;
-	struct conn *c = lws_container_of(d, struct conn, list);
-
-	if (c->connected && strcmp(c->sio_sid, (const char *)want[1]) == 0) {
-		want[0] = c;
-		return 1;	/* stops the walk */
-	}
-	return 0;
-}
-
-struct conn *
-conn_find(struct gw *g, const char *sid)
-{
-	void *want[2] = { NULL, (void *)(uintptr_t)sid };
-
-	lws_dll2_foreach_safe(&g->conns, want, find_one);
-	return want[0];
 }
 
 /* One Socket.IO packet. Returns 0, or a WebSocket close code. */
@@ -436,6 +476,7 @@ conn_closed(struct gw *g, struct conn *c)
 	auth_closed(g, c);
 	if (c->authed)
 		live_unregister(g, c);
+	index_remove(g, c);
 	lws_dll2_remove(&c->list);
 	queue_free(c);
 	free(c->rx);

@@ -21,6 +21,7 @@ struct gw {
 	char id[GW_ID_MAX];		/* cfg gateway_id, or random */
 	int64_t started_at;		/* wall-clock ms */
 	lws_dll2_owner_t conns;		/* every open WebSocket (struct conn) */
+	struct conn **sid_index;	/* connected sockets by Socket.IO id (conn.c), lazily made */
 	lws_dll2_owner_t jobs;		/* PostgreSQL writes waiting or retrying (callend.c) */
 	lws_sorted_usec_list_t sched;	/* claims of due timed actions (sched.c) */
 	int sched_busy;			/* a claim is in flight */

@@ -3,7 +3,7 @@
  * a room or a schedule entry owns its outcome, and the events it sends (PUBLISH) leave with
  * it. GWLUA_PRELUDE holds the helpers every script starts with; key names come from keys.h.
  *
- * Delivery: send(sid, event, data) publishes {"type":"emit","socketId","event","data"} on
+ * Delivery: send(sid, event, data) publishes "e <sid> <event>[ <data JSON>]" (ctl.c) on
  * the channel of the gateway holding that socket (ctl.c emits it there); a socket that is
  * not registered any more is skipped. pick(sid, uid) is the contract's "recorded socket
  * while it is live, otherwise the user's current socket" (§3.2).
@@ -50,9 +50,9 @@ struct gw;
 	"local function send_raw(sid, ev, raw)\n" \
 	"  local gw = gw_of(sid)\n" \
 	"  if not gw then return false end\n" \
-	"  local m = '{\"type\":\"emit\",\"socketId\":' .. cjson.encode(sid) .. ',\"event\":' .. cjson.encode(ev)\n" \
-	"  if raw and raw ~= '' then m = m .. ',\"data\":' .. raw end\n" \
-	"  redis.call('PUBLISH', P_GW .. gw, m .. '}')\n" \
+	"  local m = 'e ' .. sid .. ' ' .. ev\n" \
+	"  if raw and raw ~= '' then m = m .. ' ' .. raw end\n" \
+	"  redis.call('PUBLISH', P_GW .. gw, m)\n" \
 	"  return true\n" \
 	"end\n" \
 	"local function send(sid, ev, data)\n" \

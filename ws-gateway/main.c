@@ -358,6 +358,7 @@ main(int argc, char **argv)
 	ns_log_info("gateway %s: stopping (%u sockets)", g.id, (unsigned)g.conns.count);
 	drain(&g);
 	qfeed_free(&g);
+	conn_index_free(&g);
 	callend_shutdown(&g);
 	pg_free(g.pg);		/* before the context: both detach their wsis */
 	bus_free(g.bus);

@@ -1,6 +1,7 @@
 /* pg: PostgreSQL on the lws loop (libpq's non-blocking API, its sockets adopted by lws as raw
  * files). PG_LINKS connections per gateway, each with a FIFO of queries, one on the wire at a
- * time: the first carries the writes in order (pg_query), all of them the reads (pg_read).
+ * time; a query goes to the least busy one. Writes are prepared (pg_query), reads are not
+ * (pg_read).
  * A failed or stalled connection fails every queued query and is re-made on demand, with
  * backoff; while it backs off new queries fail at once, so callers never wait on a dead server. */
 #ifndef NS_PG_H
@@ -24,11 +25,12 @@ typedef void (*pg_result_fn)(struct gw *g, const PGresult *res, void *arg);
 struct pg *pg_new(struct gw *g);
 void pg_free(struct pg *p);
 
-/* Queue a parameterised query (text params, copied; NULL = SQL NULL). sql must be static.
+/* Queue a parameterised write (text params, copied; NULL = SQL NULL). sql must be static:
+ * each connection prepares it on first use and knows it by its address.
  * Returns a handle for pg_forget, or NULL when it cannot be queued (then fn is not called). */
 struct pg_req *pg_query(struct pg *p, const char *sql, int nparams, const char *const *params,
     pg_result_fn fn, void *arg);
-/* The same for a read that may run on any connection, in any order with other queries. */
+/* A read that may run on any connection, in any order with other queries; not prepared. */
 struct pg_req *pg_read(struct pg *p, const char *sql, int nparams, const char *const *params,
     pg_result_fn fn, void *arg);
 /* The caller is gone: the query still runs, but fn is not called. */

@@ -178,3 +178,31 @@ done:
 	json_object_put(arr);
 	return out;
 }
+
+char *
+sio_encode_event_raw(const char *name, const char *raw, size_t rawlen, size_t *len)
+{
+	size_t nlen = strlen(name), n;
+	const char *s;
+	char *out;
+
+	for (s = name; *s; s++)
+		if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
+			return NULL;
+	/* 42["name"] or 42["name",raw] */
+	if (!(out = malloc(nlen + rawlen + 8)))
+		return NULL;
+	memcpy(out, "42[\"", 4);
+	memcpy(out + 4, name, nlen);
+	n = 4 + nlen;
+	out[n++] = '"';
+	if (rawlen > 0) {
+		out[n++] = ',';
+		memcpy(out + n, raw, rawlen);
+		n += rawlen;
+	}
+	out[n++] = ']';
+	out[n] = '\0';
+	*len = n;
+	return out;
+}

@@ -48,5 +48,9 @@ int sio_encode_connect_error(char *buf, size_t cap, const char *ns, const char *
 /* `42["name",payload]` (payload NULL: `42["name"]`), malloc'd and NUL-terminated;
  * *len gets the length. NULL on allocation failure. The caller frees it. */
 char *sio_encode_event(const char *name, json_object *payload, size_t *len);
+/* The same with the payload given as JSON text (raw, rawlen; rawlen 0: no payload), copied
+ * as it is: for payloads another gateway's script already encoded. name must need no JSON
+ * escaping (NULL if it does). */
+char *sio_encode_event_raw(const char *name, const char *raw, size_t rawlen, size_t *len);
 
 #endif

@@ -144,7 +144,12 @@ t_is "$HTTP_STATUS $(json_get "$T_TMP/body" history.0.sessionId) $(json_get "$T_
 node_check refusals "$T_TMP/refusals.json"
 
 # ---- decline and rescind cooldowns ----------------------------------------------------------
+# Redis forgets the gateways' scripts first (an operator's SCRIPT FLUSH): the gateways run
+# them by SHA1, so each call that meets NOSCRIPT must be sent again in full, and none lost.
+t_is "$(stack_redis_cli SCRIPT FLUSH)" OK "SCRIPT FLUSH before the decline flow"
 node_check decline "$T_TMP/decline.json"
+grep -q "redis lost its scripts" "$STACK_DIR"/logs/gateway-*.log
+t_is "$?" 0 "decline: the gateways met NOSCRIPT and ran those calls again"
 D1=$(uid_of "$T_TMP/decline.json" 0) D2=$(uid_of "$T_TMP/decline.json" 1)
 t_is "$(sql -c "SELECT (expires_at > now() + interval '23 hours') AND (expires_at < now() + interval '25 hours')
 	FROM cooldowns WHERE user_id_1 = least('$D1'::uuid, '$D2'::uuid)")" t "decline: 24 h cooldown"

@@ -196,6 +196,16 @@ test_sio_encode(void)
 	tap_is_str(ev, "42[\"peer:disconnected\"]", "sio: EVENT without payload");
 	free(ev);
 
+	ev = sio_encode_event_raw("rtc:offer", "{\"sdp\":\"v=0\"}", 13, &len);
+	tap_is_str(ev, "42[\"rtc:offer\",{\"sdp\":\"v=0\"}]", "sio: raw EVENT with payload");
+	tap_is_int(len, ev ? strlen(ev) : 0, "sio: raw EVENT length");
+	free(ev);
+	ev = sio_encode_event_raw("session:finalized", "", 0, &len);
+	tap_is_str(ev, "42[\"session:finalized\"]", "sio: raw EVENT without payload");
+	free(ev);
+	tap_ok(sio_encode_event_raw("a\"b", "1", 1, &len) == NULL,
+	    "sio: raw EVENT refuses a name that needs escaping");
+
 	/* What the encoder writes, the decoder reads back. */
 	o = json_object_new_array();
 	json_object_array_add(o, json_object_new_int(3));
