@@ -11,11 +11,13 @@
 #          gateway and source addresses 127.0.0.2-127.0.0.40: total RSS;
 #   flows: GWB_FLOWS (200) concurrent call flows among GWB_FLOW_USERS (4000) users on 2
 #          gateways: flows/s and latency per step, same- and cross-gateway;
+#   light: the same with GWB_LIGHT_FLOWS (2) concurrent flows and other users: the latency
+#          of each step when nothing queues behind it;
 #   churn: GWB_CHURN_USERS (10000) queued users on 2 gateways, GWB_RATE (100) queue toggles/s:
 #          update frames and bytes received versus a broadcast to every socket.
 # Sourced, it needs stack.sh and tests/lib/seed.sh loaded, PostgreSQL (migrated) and Redis up.
 # Environment: GWB_SCALE (percent of every size above, default 100), GWB_PHASES ("one many
-#   flows churn"), GWB_HOLD (s a phase runs, 20), GWB_OUT (results directory, kept),
+#   flows light churn"), GWB_HOLD (s a phase runs, 20), GWB_OUT (results directory, kept),
 #   GWB_CONCURRENCY (handshakes in flight per loadgen process, 100), GWB_CONNECT_S (600),
 #   BENCH_BUILD / BENCH_NO_BUILD as for bench/run.
 # Exit: 0 measured (figures printed, errors counted in them), 1 setup failed.
@@ -68,8 +70,8 @@ gwb_run() {
 }
 
 gateway_capacity_bench() {
-	local hold=${GWB_HOLD:-20} phases=${GWB_PHASES:-one many flows churn}
-	local one per ngw flows flow_users churn_users rate nofile max
+	local hold=${GWB_HOLD:-20} phases=${GWB_PHASES:-one many flows light churn}
+	local one per ngw flows light flow_users churn_users rate nofile max
 	# sourced by bench/run: its build and results directory, and the seeding helpers
 	declare -F seed_users >/dev/null || . "$GWB_SRC/tests/lib/seed.sh"
 	GWB_LG=${GWB_LG:-$(stack_bin napalmsky-loadgen)} || gwb_die "napalmsky-loadgen is not built"
@@ -77,6 +79,7 @@ gateway_capacity_bench() {
 	mkdir -p "$GWB_OUT"
 	one=$(gwb_scaled 19000) per=$(gwb_scaled 17000) ngw=${GWB_GATEWAYS:-6}
 	flows=$(gwb_scaled "${GWB_FLOWS:-200}") flow_users=$(gwb_scaled "${GWB_FLOW_USERS:-4000}")
+	light=${GWB_LIGHT_FLOWS:-2}
 	churn_users=$(gwb_scaled "${GWB_CHURN_USERS:-10000}") rate=${GWB_RATE:-100}
 	[ -n "${GWB_ONE:-}" ] && one=$GWB_ONE
 	[ -n "${GWB_PER_GATEWAY:-}" ] && per=$GWB_PER_GATEWAY
@@ -94,9 +97,11 @@ gateway_capacity_bench() {
 	local total=$((ngw * per)) t0=$SECONDS
 	[ "$one" -gt "$total" ] && total=$one
 	[ "$churn_users" -gt "$total" ] && total=$churn_users
-	gwb_say "seeding $total + $flow_users users"
+	gwb_say "seeding $total + 2 x $flow_users users"
 	gwb_users 1 "$total" "$GWB_OUT/users.txt" || gwb_die "seeding failed"
 	gwb_users $((total + 1)) $((total + flow_users)) "$GWB_OUT/flow-users.txt" || gwb_die "seeding failed"
+	gwb_users $((total + flow_users + 1)) $((total + 2 * flow_users)) "$GWB_OUT/light-users.txt" ||
+		gwb_die "seeding failed"
 	stack_psql -qc 'VACUUM ANALYZE' >/dev/null 2>&1
 	gwb_say "seeded in $((SECONDS - t0)) s"
 
@@ -121,13 +126,18 @@ gateway_capacity_bench() {
 			gwb_run flows --mode flows --flows "$flows" --users "$GWB_OUT/flow-users.txt" \
 				"${GWB_URLS[@]}" "${GWB_PIDS[@]}" --procs 2 --duration "$hold" "${GWB_CONNECT_ARGS[@]}"
 			;;
+		light)
+			gwb_gateways 2
+			gwb_run light --mode flows --flows "$light" --users "$GWB_OUT/light-users.txt" \
+				"${GWB_URLS[@]}" "${GWB_PIDS[@]}" --procs 2 --duration "$hold" "${GWB_CONNECT_ARGS[@]}"
+			;;
 		churn)
 			gwb_gateways 2
 			head -n "$churn_users" "$GWB_OUT/users.txt" >"$GWB_OUT/churn-users.txt"
 			gwb_run churn --mode churn --rate "$rate" --users "$GWB_OUT/churn-users.txt" \
 				"${GWB_URLS[@]}" "${GWB_PIDS[@]}" --procs 2 --source "$GWB_SOURCES" --duration "$hold" "${GWB_CONNECT_ARGS[@]}"
 			;;
-		*) gwb_say "unknown phase $phase (one many flows churn)" ;;
+		*) gwb_say "unknown phase $phase (one many flows light churn)" ;;
 		esac
 	done
 	stack__stop_name gateway TERM
@@ -144,16 +154,17 @@ const f = (x, d = 1) => (typeof x === 'number' ? x.toFixed(d) : '-');
 console.log(`\nnapalmsky-gateway capacity, ${new Date().toISOString()}, ${require('os').cpus().length} cores\n`);
 console.log('| phase | gateways | held / asked | connect/s | handshake p50 / p99 ms | gateway RSS before → holding KB | KB per connection | errors |');
 console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
-for (const n of ['one', 'many', 'flows', 'churn']) {
+for (const n of ['one', 'many', 'flows', 'light', 'churn']) {
 	const j = read(n);
 	if (!j) continue;
 	const c = j.connect, r = j.rss;
 	console.log(`| ${n} | ${r.gateways.length} | ${c.held} / ${c.requested} | ${f(c.rate_per_s, 0)} | ${f(c.handshake.p50_ms)} / ${f(c.handshake.p99_ms)} | ${r.before_kb} → ${r.holding_kb} | ${f(r.kb_per_connection, 2)} | ${j.errors.total} |`);
 }
-const fl = read('flows');
-if (fl && fl.flows) {
+for (const n of ['flows', 'light']) {
+	const fl = read(n);
+	if (!fl || !fl.flows) continue;
 	const x = fl.flows;
-	console.log(`\nflows: ${x.completed} completed in ${f(x.seconds)} s = ${f(x.per_s)} flows/s at ${x.concurrency} concurrent (${x.same_gateway} same-gateway, ${x.cross_gateway} cross-gateway)\n`);
+	console.log(`\n${n}: ${x.completed} completed in ${f(x.seconds)} s = ${f(x.per_s)} flows/s at ${x.concurrency} concurrent (${x.same_gateway} same-gateway, ${x.cross_gateway} cross-gateway)\n`);
 	console.log('| step | same n | same p50 / p90 / p99 / max ms | cross n | cross p50 / p90 / p99 / max ms |');
 	console.log('|---|---:|---:|---:|---:|');
 	for (const [k, s] of Object.entries(x.steps))
@@ -164,7 +175,7 @@ if (ch && ch.churn) {
 	const x = ch.churn;
 	console.log(`\nchurn: ${x.toggles} toggles in ${f(x.seconds)} s on ${ch.connect.held} sockets; received ${x.queue_update_frames} queue:update + ${x.presence_update_frames} presence:update frames, ${x.update_bytes} bytes; at most ${x.max_queue_updates_per_client_interval} queue:update per client per ${x.interval_ms} ms; a broadcast to every socket: ${x.broadcast_bytes.toExponential(2)} bytes (${f(x.broadcast_ratio)} x)`);
 }
-for (const n of ['one', 'many', 'flows', 'churn']) {
+for (const n of ['one', 'many', 'flows', 'light', 'churn']) {
 	const j = read(n);
 	if (j && j.errors.total) console.log(`\n${n} errors: ${JSON.stringify(j.errors.by_kind)}`);
 }

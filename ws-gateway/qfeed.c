@@ -28,8 +28,10 @@
  * of the user index, so every user still gets at most one frame per kind per interval. One
  * flush to every socket at once made all of them writeable in the same loop turn: every
  * second the loop stalled for the length of thousands of sends (30-80 ms with 2,000 sockets
- * a gateway), and that stall was the tail of every other event's latency. */
-#define QFEED_SLICES 8
+ * a gateway), and that stall was the tail of every other event's latency. The next tick is
+ * scheduled when a flush is done, so a user's visits are at least an interval apart. */
+#define QFEED_SLICES 16
+#define QFEED_PAGES (QFEED_SLICES + 1)
 
 enum { QF_QUEUE, QF_PRESENCE, QF_KINDS };
 static const char *const kind_event[QF_KINDS] = { "queue:update", "presence:update" };
@@ -71,8 +73,12 @@ struct qfeed {
 	unsigned nsocks;		/* bound sockets (the broadcast audience) */
 	struct qfeed_user *users[QFEED_USER_BUCKETS];
 	struct qlog log[QF_KINDS];
-	unsigned char *page[2];		/* first page of ns:available, sorted: now, previous */
-	uint32_t npage[2];
+	/* The first page of ns:available (sorted ids) as read by the last QFEED_PAGES ticks,
+	 * newest first. A change counts as on the first page if any of them had it: a page read
+	 * in the same tick can have been executed after the change, and one from a tick before
+	 * too when the change's message came late, so a window of a whole interval is kept. */
+	unsigned char *page[QFEED_PAGES];
+	uint32_t npage[QFEED_PAGES];
 };
 
 static void tick(lws_sorted_usec_list_t *sul);
@@ -367,6 +373,17 @@ qfeed_update(struct gw *g, const char *event, json_object *data)
 
 /* ---- flushing ---- */
 
+static int
+on_first_page(const struct qfeed *qf, const unsigned char *id)
+{
+	int i;
+
+	for (i = 0; i < QFEED_PAGES; i++)
+		if (id_in(qf->page[i], qf->npage[i], id))
+			return 1;
+	return 0;
+}
+
 /* The first n pending changes get their seqs, in arrival order; later ones stay pending. */
 static void
 publish(struct qfeed *qf, struct qlog *l, unsigned n)
@@ -387,8 +404,7 @@ publish(struct qfeed *qf, struct qlog *l, unsigned n)
 		e->seq = l->base + l->count;
 		*ring_at(l, e->seq) = e;
 		l->count++;
-		e->first_page = id_in(qf->page[0], qf->npage[0], e->id) ||
-		    id_in(qf->page[1], qf->npage[1], e->id);
+		e->first_page = on_first_page(qf, e->id);
 		g->qfeed_bcast_bytes += (uint64_t)e->len * qf->nsocks;
 	}
 }
@@ -487,9 +503,9 @@ on_page(struct gw *g, redisReply *reply, void *arg)
 		return;
 	qf->busy = 0;
 	if (reply && reply->type == REDIS_REPLY_ARRAY) {
-		free(qf->page[1]);
-		qf->page[1] = qf->page[0];
-		qf->npage[1] = qf->npage[0];
+		free(qf->page[QFEED_PAGES - 1]);
+		memmove(&qf->page[1], &qf->page[0], sizeof(qf->page[0]) * (QFEED_PAGES - 1));
+		memmove(&qf->npage[1], &qf->npage[0], sizeof(qf->npage[0]) * (QFEED_PAGES - 1));
 		qf->page[0] = ids_from_reply(reply, &qf->npage[0]);
 	}
 	flush(qf);
@@ -674,8 +690,8 @@ qfeed_free(struct gw *g)
 				next = e->hnext;
 				free(e);
 			}
-	free(qf->page[0]);
-	free(qf->page[1]);
+	for (k = 0; k < QFEED_PAGES; k++)
+		free(qf->page[k]);
 	free(qf);
 	g->qfeed = NULL;
 }
