@@ -23,7 +23,7 @@
 #define PG_BACKOFF_MIN_MS 250
 #define PG_BACKOFF_MAX_MS 2000
 #define PG_TIMEOUT_SLACK_MS 1000	/* past the server's statement_timeout: the link is stuck */
-#define PG_OPTIONS_MAX 64		/* "-c statement_timeout=N" */
+#define PG_OPTIONS_MAX 80		/* "-c statement_timeout=N -c enable_seqscan=off" */
 #define PG_ERROR_MAX 256		/* the part of a libpq error message that is logged */
 #define PG_STMTS_MAX 8			/* statements prepared per connection (callers have 4) */
 #define PG_STMT_NAME_MAX 8		/* "s" and an index */
@@ -35,7 +35,6 @@ struct pg_req {
 	pg_result_fn fn;		/* NULL: forgotten */
 	void *arg;
 	const char *sql;
-	int prepare;			/* run as a prepared statement (pg_query) */
 	int nparams;
 	const char *params[PG_PARAMS_MAX];	/* into buf, or NULL */
 	char buf[];
@@ -53,14 +52,12 @@ struct pg_link {
 	int busy;
 	int failed;			/* the query on the wire got an error result */
 	int broken;			/* lws closed the socket: drop on the next tick */
+	int reader;			/* carries the reads (pg_read), planned without seq scans */
 	PGresult *result;		/* first result of the query on the wire */
-	/* Writes prepared on this connection, by the address of their (static) text: the
-	 * call-end statement is a dozen CTEs, and parsing and planning it for every call was
-	 * most of PostgreSQL's time under load (perf: base_yyparse, copyObjectImpl). Reads are
-	 * small and stay unnamed, planned for their values: a generic plan made while a table
-	 * is nearly empty keeps its sequential scan as the table grows (the invite check's
-	 * cooldown lookup did, until autovacuum's next analyze), and forcing custom plans on
-	 * the call-end statement cost more than preparing saved (280 against 555 flows/s). */
+	/* Statements prepared on this connection, by the address of their (static) text:
+	 * parsing and planning each time cost 2.0-2.7 ms for the call-end statement (a dozen
+	 * CTEs) against 0.6-0.9 ms prepared, and 0.34 against 0.06 ms for the invite check
+	 * (pgbench). */
 	const char *prepared[PG_STMTS_MAX];
 	int nprepared;
 	int preparing;			/* the command on the wire prepares the head's statement */
@@ -165,7 +162,13 @@ pg_connect(struct pg_link *p)
 	char opts[PG_OPTIONS_MAX], cto[16], err[PG_ERROR_MAX];
 	const char *vals[5];
 
-	snprintf(opts, sizeof(opts), "-c statement_timeout=%d", cfg->db_statement_timeout_ms);
+	/* A read's plan is made once, at its first use on the connection, and kept while the
+	 * table grows: made on a nearly empty cooldowns table it was a sequential scan, which
+	 * every invite then paid for until autovacuum's next analyze. The reads are lookups by
+	 * key, so their connections never plan one. (The writes are left to the planner: the
+	 * call-end statement ran 10 % slower with the setting.) */
+	snprintf(opts, sizeof(opts), "-c statement_timeout=%d%s", cfg->db_statement_timeout_ms,
+	    p->reader ? " -c enable_seqscan=off" : "");
 	snprintf(cto, sizeof(cto), "%d", cfg->db_connect_timeout_s);
 	vals[0] = cfg->database_url;
 	vals[1] = opts;
@@ -249,7 +252,7 @@ send_next(struct pg_link *p)
 	snprintf(name, sizeof(name), "s%d", i);
 	if (i < p->nprepared)
 		ok = PQsendQueryPrepared(p->conn, name, r->nparams, r->params, NULL, NULL, 0);
-	else if (r->prepare && i < PG_STMTS_MAX)
+	else if (i < PG_STMTS_MAX)
 		ok = p->preparing = PQsendPrepare(p->conn, name, r->sql, 0, NULL);
 	else
 		ok = PQsendQueryParams(p->conn, r->sql, r->nparams, NULL, r->params, NULL, NULL, 0);
@@ -341,19 +344,20 @@ pg_tick(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(p->g->ctx, 0, &p->tick, pg_tick, PG_TICK_MS * LWS_US_PER_MS);
 }
 
-/* The pool: every query goes to the least busy link. The writes need no order between them:
- * each is one idempotent transaction (callend.c), cooldowns only ever move to the later
- * expiry, and the users rows are locked while a call's metrics change. One link for all
- * writes advanced one query per turn of a loaded event loop: end→finalized waited 460 ms
- * at 310 flows/s. */
+/* The pool: PG_WRITERS links for the writes, the rest for the reads; a query goes to the
+ * least busy link of its kind. The writes need no order between them: each is one
+ * idempotent transaction (callend.c), cooldowns only ever move to the later expiry, and the
+ * users rows are locked while a call's metrics change. One link for all writes advanced one
+ * query per turn of a loaded event loop: end→finalized waited 460 ms at 310 flows/s. */
 struct pg {
 	struct pg_link link[PG_LINKS];
 };
 
 static void
-link_init(struct pg_link *p, struct gw *g)
+link_init(struct pg_link *p, struct gw *g, int reader)
 {
 	p->g = g;
+	p->reader = reader;
 	p->fd = -1;
 	p->backoff_ms = PG_BACKOFF_MIN_MS;
 	pg_connect(p);
@@ -369,7 +373,7 @@ pg_new(struct gw *g)
 	if (!pool)
 		return NULL;
 	for (i = 0; i < PG_LINKS; i++)
-		link_init(&pool->link[i], g);
+		link_init(&pool->link[i], g, i >= PG_WRITERS);
 	return pool;
 }
 
@@ -388,8 +392,8 @@ pg_free(struct pg *pool)
 }
 
 static struct pg_req *
-link_query(struct pg_link *p, const char *sql, int prepare, int nparams,
-    const char *const *params, pg_result_fn fn, void *arg)
+link_query(struct pg_link *p, const char *sql, int nparams, const char *const *params,
+    pg_result_fn fn, void *arg)
 {
 	struct pg_req *r;
 	size_t need = 0, n;
@@ -408,7 +412,6 @@ link_query(struct pg_link *p, const char *sql, int prepare, int nparams,
 	r->fn = fn;
 	r->arg = arg;
 	r->sql = sql;
-	r->prepare = prepare;
 	r->nparams = nparams;
 	for (i = 0, at = r->buf; i < nparams; i++) {
 		if (!params[i])
@@ -438,12 +441,12 @@ pg_forget(struct pg_req *r)
 /* The least busy connection that is ready, else the least busy one at all (it connects on
  * demand, or refuses while it backs off). */
 static struct pg_link *
-least_busy(struct pg *pool)
+least_busy(struct pg *pool, int from, int to)
 {
 	struct pg_link *best = NULL, *p;
 	int i, ready = 0;
 
-	for (i = 0; i < PG_LINKS; i++) {
+	for (i = from; i < to; i++) {
 		p = &pool->link[i];
 		if (p->state == PG_READY && (!ready || p->count < best->count)) {
 			best = p;
@@ -458,14 +461,14 @@ struct pg_req *
 pg_query(struct pg *pool, const char *sql, int nparams, const char *const *params,
     pg_result_fn fn, void *arg)
 {
-	return link_query(least_busy(pool), sql, 1, nparams, params, fn, arg);
+	return link_query(least_busy(pool, 0, PG_WRITERS), sql, nparams, params, fn, arg);
 }
 
 struct pg_req *
 pg_read(struct pg *pool, const char *sql, int nparams, const char *const *params,
     pg_result_fn fn, void *arg)
 {
-	return link_query(least_busy(pool), sql, 0, nparams, params, fn, arg);
+	return link_query(least_busy(pool, PG_WRITERS, PG_LINKS), sql, nparams, params, fn, arg);
 }
 
 int

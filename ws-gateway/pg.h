@@ -1,7 +1,7 @@
 /* pg: PostgreSQL on the lws loop (libpq's non-blocking API, its sockets adopted by lws as raw
  * files). PG_LINKS connections per gateway, each with a FIFO of queries, one on the wire at a
- * time; a query goes to the least busy one. Writes are prepared (pg_query), reads are not
- * (pg_read).
+ * time: PG_WRITERS of them for the writes (pg_query), the others for the reads (pg_read); a
+ * query goes to the least busy one of its kind, as a statement that connection prepared.
  * A failed or stalled connection fails every queued query and is re-made on demand, with
  * backoff; while it backs off new queries fail at once, so callers never wait on a dead server. */
 #ifndef NS_PG_H
@@ -13,6 +13,7 @@
 #define PG_PARAMS_MAX 4		/* parameters of one query */
 #define PG_QUEUE_MAX 1024	/* queries waiting per connection; beyond that a query is refused */
 #define PG_LINKS 4		/* connections per gateway */
+#define PG_WRITERS 2		/* of which carry the writes */
 
 struct gw;
 struct pg;
@@ -30,7 +31,7 @@ void pg_free(struct pg *p);
  * Returns a handle for pg_forget, or NULL when it cannot be queued (then fn is not called). */
 struct pg_req *pg_query(struct pg *p, const char *sql, int nparams, const char *const *params,
     pg_result_fn fn, void *arg);
-/* A read that may run on any connection, in any order with other queries; not prepared. */
+/* The same for a read (a lookup by key), in any order with other queries. */
 struct pg_req *pg_read(struct pg *p, const char *sql, int nparams, const char *const *params,
     pg_result_fn fn, void *arg);
 /* The caller is gone: the query still runs, but fn is not called. */
