@@ -219,33 +219,18 @@ control(struct gw *g, json_object *o)
 		ns_log_debug("gateway: ignored control message '%s'", type);
 }
 
-#define CTL_EVENT_MAX 32	/* longer than any event in socket_events */
-
 /* "e <sid> <event>[ <data>]" (gwlua.h send_raw). */
 static void
 emit_raw(struct gw *g, const char *msg, size_t len)
 {
-	const char *end = msg + len, *at = msg + 2, *sp;
-	char sid[CONN_SID_LEN + 1], event[CTL_EVENT_MAX + 1], *pkt;
-	size_t elen, plen;
+	struct sio_emit e;
 	struct conn *c;
+	size_t plen;
+	char *pkt;
 
-	sp = memchr(at, ' ', (size_t)(end - at));
-	if (!sp || sp - at != CONN_SID_LEN)
-		return;
-	memcpy(sid, at, CONN_SID_LEN);
-	sid[CONN_SID_LEN] = '\0';
-	at = sp + 1;
-	sp = memchr(at, ' ', (size_t)(end - at));
-	elen = (size_t)((sp ? sp : end) - at);
-	if (elen == 0 || elen > CTL_EVENT_MAX)
-		return;
-	memcpy(event, at, elen);
-	event[elen] = '\0';
-	if (!listed(socket_events, event) || !(c = conn_find(g, sid)) || !c->authed)
-		return;
-	at = sp ? sp + 1 : end;
-	if (!(pkt = sio_encode_event_raw(event, at, (size_t)(end - at), &plen)))
+	if (sio_emit_split(msg, len, &e) < 0 || !listed(socket_events, e.event) ||
+	    !(c = conn_find(g, e.sid)) || !c->authed ||
+	    !(pkt = sio_encode_event_raw(e.event, e.data, e.data_len, &plen)))
 		return;
 	conn_send(g, c, pkt, plen);
 	free(pkt);

@@ -179,6 +179,32 @@ done:
 	return out;
 }
 
+int
+sio_emit_split(const char *msg, size_t len, struct sio_emit *out)
+{
+	const char *end = msg + len, *at, *sp;
+	size_t n;
+
+	if (len < 2 || msg[0] != 'e' || msg[1] != ' ')
+		return -1;
+	at = msg + 2;
+	if (!(sp = memchr(at, ' ', (size_t)(end - at))) || sp == at ||
+	    (n = (size_t)(sp - at)) > SIO_EMIT_SID_MAX)
+		return -1;
+	memcpy(out->sid, at, n);
+	out->sid[n] = '\0';
+	at = sp + 1;
+	sp = memchr(at, ' ', (size_t)(end - at));
+	n = (size_t)((sp ? sp : end) - at);
+	if (n == 0 || n > SIO_EMIT_EVENT_MAX || memchr(at, '\0', n))
+		return -1;
+	memcpy(out->event, at, n);
+	out->event[n] = '\0';
+	out->data = sp ? sp + 1 : end;
+	out->data_len = (size_t)(end - out->data);
+	return 0;
+}
+
 char *
 sio_encode_event_raw(const char *name, const char *raw, size_t rawlen, size_t *len)
 {

@@ -205,6 +205,24 @@ test_sio_encode(void)
 	free(ev);
 	tap_ok(sio_encode_event_raw("a\"b", "1", 1, &len) == NULL,
 	    "sio: raw EVENT refuses a name that needs escaping");
+	{
+		static const char m1[] = "e AbC-_123 rtc:ice {\"candidate\":\"a b\"}";
+		static const char m2[] = "e AbC session:finalized";
+		struct sio_emit em;
+
+		tap_ok(sio_emit_split(m1, sizeof(m1) - 1, &em) == 0 && strcmp(em.sid, "AbC-_123") == 0 &&
+		    strcmp(em.event, "rtc:ice") == 0 && em.data_len == 19 &&
+		    memcmp(em.data, "{\"candidate\":\"a b\"}", 19) == 0,
+		    "sio: bus emit split into sid, event and the data as it is (spaces in it kept)");
+		tap_ok(sio_emit_split(m2, sizeof(m2) - 1, &em) == 0 && em.data_len == 0 &&
+		    strcmp(em.event, "session:finalized") == 0, "sio: bus emit without data");
+		tap_ok(sio_emit_split("e  x", 4, &em) < 0, "sio: bus emit with an empty sid refused");
+		tap_ok(sio_emit_split("e abc", 5, &em) < 0, "sio: bus emit without an event refused");
+		tap_ok(sio_emit_split("e abc  {}", 9, &em) < 0, "sio: bus emit with an empty event refused");
+		tap_ok(sio_emit_split("{\"type\":\"emit\"}", 15, &em) < 0, "sio: JSON is not a bus emit");
+		tap_ok(sio_emit_split("e 012345678901234567890123456789012 ev", 38, &em) < 0,
+		    "sio: bus emit sid over its ceiling refused");
+	}
 
 	/* What the encoder writes, the decoder reads back. */
 	o = json_object_new_array();
