@@ -18,6 +18,7 @@
 #include "gwlua.h"
 #include "invite.h"
 #include "room.h"
+#include "sio.h"
 
 #define NUM_MAX 24
 
@@ -43,7 +44,10 @@ static const char join_lua[] =
 	"return 1\n";
 
 /* ARGV: roomId, socketId, event, data JSON, store ceiling ('' = relay only, sender
- * excluded). Only a joined socket is heard. */
+ * excluded), the calling gateway's id. Only a joined socket is heard. The sockets on the
+ * calling gateway are not published to but answered: {1, socketId...} (0 when not heard).
+ * A relay is most of a call's traffic, and a PUBLISH back to the same gateway cost Redis a
+ * publish and the gateway a read and a parse, on the way to a socket it holds itself. */
 static const char relay_lua[] =
 	GWLUA_PRELUDE
 	"local rid, sid = ARGV[1], ARGV[2]\n"
@@ -53,12 +57,16 @@ static const char relay_lua[] =
 	"if store and redis.call('LLEN', P_ROOM .. rid .. ':msgs') < tonumber(ARGV[5]) then\n"
 	"  redis.call('RPUSH', P_ROOM .. rid .. ':msgs', ARGV[4])\n"
 	"end\n"
+	"local out = {1}\n"
 	"for _, s in ipairs(redis.call('SMEMBERS', sk)) do\n"
 	"  if store or s ~= sid then\n"
-	"    if not send_raw(s, ARGV[3], ARGV[4]) then redis.call('SREM', sk, s) end\n"
+	"    local gw = gw_of(s)\n"
+	"    if not gw then redis.call('SREM', sk, s)\n"
+	"    elseif gw == ARGV[6] then out[#out + 1] = s\n"
+	"    else send_raw(s, ARGV[3], ARGV[4]) end\n"
 	"  end\n"
 	"end\n"
-	"return 1\n";
+	"return out\n";
 
 /* ARGV: roomId, userId, now. Effects: the claimed room, if this member's call:end won. */
 static const char end_lua[] =
@@ -121,12 +129,35 @@ room_join(struct gw *g, struct conn *c, json_object *payload)
 		free(sid);
 }
 
+/* The relay's frame, for the sockets of this gateway the script answers with. */
+struct relayed {
+	char *frame;
+	size_t len;
+};
+
+static void
+on_relayed(struct gw *g, redisReply *reply, void *arg)
+{
+	struct relayed *r = arg;
+	struct conn *c;
+	size_t i;
+
+	if (reply && reply->type == REDIS_REPLY_ARRAY)
+		for (i = 1; i < reply->elements; i++)
+			if (reply->element[i]->type == REDIS_REPLY_STRING &&
+			    (c = conn_find(g, reply->element[i]->str)) && c->authed)
+				conn_send(g, c, r->frame, r->len);
+	free(r->frame);
+	free(r);
+}
+
 /* Send data (taken) as event from c to the room's joined sockets. */
 static void
 relay(struct gw *g, struct conn *c, const char *rid, const char *event, json_object *data,
     int store)
 {
-	const char *a[5];
+	const char *a[6];
+	struct relayed *r = malloc(sizeof(*r));
 	size_t len;
 
 	a[0] = rid;
@@ -134,7 +165,13 @@ relay(struct gw *g, struct conn *c, const char *rid, const char *event, json_obj
 	a[2] = event;
 	a[3] = ns_json_text(data, &len);
 	a[4] = store ? ROOM_MESSAGES_MAX : "";
-	gwlua_eval(g, event, relay_lua, 0, 5, a, NULL, NULL);
+	a[5] = g->id;
+	if (r && (r->frame = sio_encode_event_raw(event, a[3], len, &r->len)) &&
+	    gwlua_eval(g, event, relay_lua, 0, 6, a, on_relayed, r) == 0)
+		r = NULL;	/* on_relayed frees it */
+	if (r)
+		free(r->frame);
+	free(r);
 	json_object_put(data);
 }
 
