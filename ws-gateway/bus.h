@@ -33,11 +33,11 @@ int bus_is_up(const struct bus *b);
 void bus_stop(struct bus *b);
 /* Both links are gone (after bus_stop). */
 int bus_is_stopped(const struct bus *b);
-/* Queue a command on the command link (printf-style as redisAsyncCommand, or argv).
- * fn may be NULL: fire and forget. Returns 0, or -1 when Redis is down (fn is not called). */
 /* Changes whenever Redis may have forgotten loaded scripts: each new command connection, and
  * each NOSCRIPT error. */
 unsigned bus_epoch(const struct bus *b);
+/* Queue a command on the command link (printf-style as redisAsyncCommand, or argv).
+ * fn may be NULL: fire and forget. Returns 0, or -1 when Redis is down (fn is not called). */
 int bus_cmd(struct bus *b, bus_reply_fn fn, void *arg, const char *fmt, ...);
 int bus_cmd_argv(struct bus *b, bus_reply_fn fn, void *arg, int argc, const char **argv,
     const size_t *argvlen);

@@ -69,17 +69,18 @@ struct resend {
 	char buf[];
 };
 
+/* EVAL src or EVALSHA sha (body) with nkeys keys then the rest of args. */
 static int
-send_eval(struct gw *g, const char *src, int nkeys, int nargs, const char **args,
-    bus_reply_fn fn, void *arg)
+send_script(struct gw *g, const char *cmd, const char *body, int nkeys, int nargs,
+    const char **args, bus_reply_fn fn, void *arg)
 {
 	const char *argv[GWLUA_ARGS_MAX + 3];
 	char nk[12];
 	int i;
 
 	snprintf(nk, sizeof(nk), "%d", nkeys);
-	argv[0] = "EVAL";
-	argv[1] = src;
+	argv[0] = cmd;
+	argv[1] = body;
 	argv[2] = nk;
 	for (i = 0; i < nargs; i++)
 		argv[3 + i] = args[i];
@@ -95,7 +96,8 @@ on_evalsha(struct gw *g, redisReply *reply, void *arg)
 	 * before the callback). A lost link leaves the epoch alone until the next connect. */
 	if (!reply && bus_epoch(g->bus) != r->epoch) {
 		ns_log_info("gateway: redis lost its scripts; running the call again as EVAL");
-		if (send_eval(g, r->s->src, r->nkeys, r->nargs, r->args, r->fn, r->arg) < 0 && r->fn)
+		if (send_script(g, "EVAL", r->s->src, r->nkeys, r->nargs, r->args, r->fn,
+		    r->arg) < 0 && r->fn)
 			r->fn(g, NULL, r->arg);
 	} else if (r->fn)
 		r->fn(g, reply, r->arg);
@@ -134,11 +136,9 @@ int
 gwlua_eval(struct gw *g, const char *what, const char *src, int nkeys, int nargs,
     const char **args, bus_reply_fn fn, void *arg)
 {
-	const char *argv[GWLUA_ARGS_MAX + 3];
 	struct script *s = script_of(src);
 	struct resend *r;
-	char nk[12];
-	int i, rc;
+	int rc;
 
 	if (nargs < 0 || nargs > GWLUA_ARGS_MAX || nkeys < 0 || nkeys > nargs) {
 		ns_log_err("gateway: %s: %d script arguments, over the ceiling", what, nargs);
@@ -146,19 +146,13 @@ gwlua_eval(struct gw *g, const char *what, const char *src, int nkeys, int nargs
 	}
 	if (s && s->sha[0] && s->epoch == bus_epoch(g->bus) &&
 	    (r = resend_new(g, s, nkeys, nargs, args, fn, arg))) {
-		snprintf(nk, sizeof(nk), "%d", nkeys);
-		argv[0] = "EVALSHA";
-		argv[1] = s->sha;
-		argv[2] = nk;
-		for (i = 0; i < nargs; i++)
-			argv[3 + i] = args[i];
-		if ((rc = bus_cmd_argv(g->bus, on_evalsha, r, nargs + 3, argv, NULL)) < 0)
+		if ((rc = send_script(g, "EVALSHA", s->sha, nkeys, nargs, args, on_evalsha, r)) < 0)
 			free(r);
 	} else {
 		if (s && !s->loading &&
 		    bus_cmd(g->bus, on_loaded, s, "SCRIPT LOAD %s", src) == 0)
 			s->loading = 1;
-		rc = send_eval(g, src, nkeys, nargs, args, fn, arg);
+		rc = send_script(g, "EVAL", src, nkeys, nargs, args, fn, arg);
 	}
 	if (rc < 0) {
 		ns_log_warn("gateway: redis down: %s not done", what);

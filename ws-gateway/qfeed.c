@@ -458,23 +458,23 @@ flush(struct qfeed *qf)
 	    to = from + QFEED_USER_BUCKETS / QFEED_SLICES;
 	struct qfeed_user *u;
 	struct conn *c;
-	int k, active;
+	int k, active, mine;
 
 	for (k = 0; k < QF_KINDS; k++)
 		publish(qf, &qf->log[k], qf->cut[k]);
 	qf->slice = (qf->slice + 1) % QFEED_SLICES;
-	for (b = 0; b < QFEED_USER_BUCKETS; b++)
+	for (b = 0; b < QFEED_USER_BUCKETS; b++) {
+		mine = b >= from && b < to;	/* this tick's slice: sent to */
 		for (u = qf->users[b]; u; u = u->hnext) {
-			for (active = 0, c = u->socks; c && !active && b >= from && b < to;
-			    c = c->qf_next)
+			for (active = 0, c = u->socks; mine && c && !active; c = c->qf_next)
 				active = sock_active(c);
 			for (k = 0; k < QF_KINDS; k++) {
-				cur = b >= from && b < to ? deliver(qf, u, k, active) :
-				    u->cursor[k];
+				cur = mine ? deliver(qf, u, k, active) : u->cursor[k];
 				if (cur < min[k])
 					min[k] = cur;
 			}
 		}
+	}
 	for (k = 0; k < QF_KINDS; k++) {
 		struct qlog *l = &qf->log[k];
 
@@ -490,8 +490,8 @@ schedule(struct qfeed *qf)
 	    (lws_usec_t)qf->g->cfg->queue_update_interval_ms * LWS_US_PER_MS / QFEED_SLICES);
 }
 
-/* The first page as it is now; the page before it stays, so a user who just left the first
- * page is still reported to the users who saw it there. */
+/* The first page as it is now; the pages of the last interval stay (struct qfeed), so a user
+ * who just left the first page is still reported to the users who saw it there. */
 static void
 on_page(struct gw *g, redisReply *reply, void *arg)
 {
