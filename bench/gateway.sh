@@ -19,7 +19,9 @@
 # Environment: GWB_SCALE (percent of every size above, default 100), GWB_PHASES ("one many
 #   flows light churn"), GWB_HOLD (s a phase runs, 20), GWB_OUT (results directory, kept),
 #   GWB_CONCURRENCY (handshakes in flight per loadgen process, 100), GWB_CONNECT_S (600),
-#   BENCH_BUILD / BENCH_NO_BUILD as for bench/run.
+#   BENCH_BUILD / BENCH_NO_BUILD as for bench/run. GWB_PG_STATS=1 prints PostgreSQL's top
+#   statements after each phase; it needs
+#   STACK_PG_OPTS="-c shared_preload_libraries=pg_stat_statements".
 # Exit: 0 measured (figures printed, errors counted in them), 1 setup failed.
 set -u
 
@@ -69,6 +71,16 @@ gwb_run() {
 	} | tee "$GWB_OUT/$name.txt"
 }
 
+# gwb_pg_stats PHASE: the statements PostgreSQL spent the phase on (wall time, so it includes
+# waiting for a core), then a fresh count for the next phase.
+gwb_pg_stats() {
+	stack_psql -c "SELECT calls, round(total_exec_time::numeric, 1) AS ms,
+		round((total_exec_time / calls)::numeric, 3) AS ms_per_call, rows,
+		left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS query
+		FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 15" | tee "$GWB_OUT/pgstats-$1.txt"
+	stack_psql -qc 'SELECT pg_stat_statements_reset()' >/dev/null
+}
+
 gateway_capacity_bench() {
 	local hold=${GWB_HOLD:-20} phases=${GWB_PHASES:-one many flows light churn}
 	local one per ngw flows light flow_users churn_users rate nofile max
@@ -103,6 +115,10 @@ gateway_capacity_bench() {
 	gwb_users $((total + flow_users + 1)) $((total + 2 * flow_users)) "$GWB_OUT/light-users.txt" ||
 		gwb_die "seeding failed"
 	stack_psql -qc 'VACUUM ANALYZE' >/dev/null 2>&1
+	if [ -n "${GWB_PG_STATS:-}" ]; then
+		stack_psql -q -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' \
+			-c 'SELECT pg_stat_statements_reset()' >/dev/null
+	fi
 	gwb_say "seeded in $((SECONDS - t0)) s"
 
 	local procs phase
@@ -139,6 +155,7 @@ gateway_capacity_bench() {
 			;;
 		*) gwb_say "unknown phase $phase (one many flows light churn)" ;;
 		esac
+		if [ -n "${GWB_PG_STATS:-}" ]; then gwb_pg_stats "$phase"; fi
 	done
 	stack__stop_name gateway TERM
 	gwb_summary | tee "$GWB_OUT/summary.md"

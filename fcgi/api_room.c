@@ -405,12 +405,14 @@ static struct ns_script queue_script = { .src =
 /* One row per listed candidate, in page order; cooldown and introduction in the same pass.
  * Shaped so that every lookup is an index probe per candidate: a plain join (or ANY) let
  * the planner scan the whole users table, which OFFSET 0 in the lateral subquery and the
- * scalar subqueries rule out. */
+ * scalar subqueries rule out. A cooldown is found by its pair and its expiry tested on the
+ * row (the pair is unique), as in the gateway's invite check. */
 static const char queue_sql[] =
 	"SELECT u.user_id, u.name, u.gender, u.selfie_url, u.video_url,"
-	" (SELECT floor(extract(epoch FROM c.expires_at) * 1000)::bigint FROM cooldowns c"
+	" (SELECT CASE WHEN c.expires_at > now() THEN"
+	"   floor(extract(epoch FROM c.expires_at) * 1000)::bigint END FROM cooldowns c"
 	"   WHERE c.user_id_1 = least($1::uuid, u.user_id)"
-	"   AND c.user_id_2 = greatest($1::uuid, u.user_id) AND c.expires_at > now()),"
+	"   AND c.user_id_2 = greatest($1::uuid, u.user_id)),"
 	" coalesce(u.introduced_to = $1::uuid, false),"
 	" CASE WHEN u.introduced_to = $1::uuid THEN"
 	"   (SELECT ib.name FROM users ib WHERE ib.user_id = u.introduced_by) END"

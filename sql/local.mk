@@ -7,4 +7,5 @@ dist_sql_DATA = \
 	sql/002_calls.sql \
 	sql/003_codes.sql \
 	sql/004_moderation.sql \
-	sql/005_payments.sql
+	sql/005_payments.sql \
+	sql/006_cooldowns_expiry_index.sql

@@ -141,12 +141,14 @@ static const char extend_lua[] =
 	"return 1\n";
 
 /* $1 sender, $2 target: sender's paid status and card, target's existence and name, and an
- * active pair cooldown. Always one row. */
+ * active pair cooldown. Always one row. The pair is unique, so its expiry is tested on the
+ * row the pair key finds, never used to find it (sql/006). */
 static const char check_sql[] =
 	"SELECT s.paid_status, s.name, s.gender, s.selfie_url, s.video_url,"
 	" t.user_id IS NOT NULL, t.name,"
-	" EXISTS (SELECT 1 FROM cooldowns WHERE user_id_1 = least($1::uuid, $2::uuid)"
-	"  AND user_id_2 = greatest($1::uuid, $2::uuid) AND expires_at > now())"
+	" coalesce((SELECT expires_at > now() FROM cooldowns"
+	"  WHERE user_id_1 = least($1::uuid, $2::uuid)"
+	"  AND user_id_2 = greatest($1::uuid, $2::uuid)), false)"
 	" FROM (SELECT 1) AS one"
 	" LEFT JOIN users s ON s.user_id = $1::uuid"
 	" LEFT JOIN users t ON t.user_id = $2::uuid";

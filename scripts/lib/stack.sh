@@ -11,7 +11,8 @@
 # DIR is reused when it already holds a stack (ports and data are kept: scripts/dev).
 # Environment honoured: NS_BIN (where the binaries are), STACK_KEEP=1 (keep DIR on stop),
 # STACK_HOST (default 127.0.0.1), STACK_NGINX_PORT (fixed nginx port), STACK_TIMEOUT (seconds, 20),
-# STACK_NGINX_ETC (directory of the napalmsky-*.conf nginx snippets, default etc/nginx).
+# STACK_NGINX_ETC (directory of the napalmsky-*.conf nginx snippets, default etc/nginx),
+# STACK_PG_OPTS (more postgres -c settings, for benchmarks: pg_stat_statements, auto_explain).
 
 STACK_SRC=${STACK_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 STACK_HOST=${STACK_HOST:-127.0.0.1}
@@ -223,7 +224,7 @@ stack_start_pg() {
 	if ! stack_running postgres; then
 		rm -f "$STACK_DIR/pids/postgres"
 		stack__pg_as "$bin/pg_ctl" -D "$PG_DATA" -l "$dir/postgresql.log" -w -t "$STACK_TIMEOUT" start \
-			-o "-k $dir -p $PG_PORT -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+			-o "-k $dir -p $PG_PORT -c listen_addresses='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off ${STACK_PG_OPTS:-}" \
 			>/dev/null || { stack__log "PostgreSQL did not start:"; tail -20 "$dir/postgresql.log" >&2; return 1; }
 		stack__record postgres "$(head -1 "$PG_DATA/postmaster.pid")" "$bin/postgres"
 	fi
