@@ -67,13 +67,43 @@ conn_close(struct conn *c, int code, const char *reason)
 	lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, CONN_KILL_GRACE_S);
 }
 
+/* A frame with nothing ahead of it goes to the socket at once, without waiting for the next
+ * writeable callback: that wait cost two epoll_ctl calls (write interest on, then off) and a
+ * loop turn per frame, most of a frame's cost on a VM where system calls are dear. Only
+ * without an extension: deflate may keep reading a frame after lws_write returns, which the
+ * queue allows for (conn_writeable). lws_send_pipe_choked is lws' own test for writing
+ * outside that callback: it is true while lws holds an unsent remainder, so the send queue
+ * and its ceiling stay in front of a slow reader. 1 sent, 0 not attempted, -1 failed. */
+static int
+send_now(struct conn *c, const char *data, size_t len)
+{
+	static unsigned char buf[LWS_PRE + CONN_DIRECT_MAX];
+
+	if (c->has_ext || c->head || len > CONN_DIRECT_MAX ||
+	    lws_send_pipe_choked(c->wsi))
+		return 0;
+	memcpy(buf + LWS_PRE, data, len);
+	/* lws keeps what the kernel does not take and asks for POLLOUT itself */
+	return lws_write(c->wsi, buf + LWS_PRE, len, LWS_WRITE_TEXT) < (int)len ? -1 : 1;
+}
+
 int
 conn_send(struct gw *g, struct conn *c, const char *data, size_t len)
 {
 	struct conn_msg *m;
+	int n;
 
 	if (c->close_code || c->flush_close)
 		return -1;
+	if ((n = send_now(c, data, len)) != 0) {
+		if (n < 0) {
+			conn_kill(c, "write failed");
+			return -1;
+		}
+		metrics_inc(METRICS_FRAMES_SENT);
+		metrics_add(METRICS_BYTES_SENT, len);
+		return 0;
+	}
 	if (len > (size_t)g->cfg->send_queue_max - c->queued) {
 		metrics_inc(METRICS_CLOSE_SLOW_CONSUMER);
 		conn_kill(c, "slow consumer: send queue full");
@@ -130,6 +160,7 @@ conn_established(struct gw *g, struct conn *c, struct lws *wsi)
 	c->rl_at = (uint32_t)now;
 	c->rl_tokens = (uint32_t)g->cfg->socket_events_burst * CONN_RL_UNIT;
 	http_client_ip(g, wsi, c->ip, sizeof(c->ip));	/* the headers are gone after this call */
+	c->has_ext = lws_hdr_total_length(wsi, WSI_TOKEN_EXTENSIONS) > 0;
 	c->next_ping_at = now + g->cfg->ping_interval_ms;
 	c->connect_due_at = now + g->cfg->connect_timeout_ms;
 	n = eio_encode_open(open, sizeof(open), c->sid, g->cfg->ping_interval_ms,
@@ -428,8 +459,10 @@ conn_receive(struct gw *g, struct conn *c, const void *in, size_t len)
 void
 conn_goodbye(struct gw *g, struct conn *c)
 {
-	if (conn_send(g, c, "1", 1) == 0)
+	if (conn_send(g, c, "1", 1) == 0) {
 		c->drop_when_sent = 1;
+		lws_callback_on_writable(c->wsi);	/* it may have gone out already */
+	}
 }
 
 int
@@ -459,7 +492,10 @@ conn_writeable(struct gw *g, struct conn *c)
 		c->tail = NULL;
 	c->queued -= (uint32_t)m->len;
 	m->next = NULL;
-	c->sent = m;
+	if (c->has_ext)
+		c->sent = m;
+	else
+		free(m);
 	if (c->head || c->flush_close)
 		lws_callback_on_writable(c->wsi);
 	(void)g;

@@ -12,6 +12,7 @@
 #define CONN_TOKEN_MAX 512	/* longer auth tokens are not kept */
 #define CONN_IP_MAX 46		/* INET6_ADDRSTRLEN */
 #define CONN_USER_MAX 37	/* a canonical UUID and its NUL */
+#define CONN_DIRECT_MAX 16384	/* larger frames always wait for a writeable callback */
 
 struct gw;
 struct conn_msg;		/* one queued outgoing frame */
@@ -44,6 +45,7 @@ struct conn {
 	uint8_t explicit_close;		/* DISCONNECT (either side), not a transport loss */
 	uint8_t flush_close;		/* disconnecting: close once the queue is sent */
 	uint8_t drop_when_sent;		/* shutting down: drop the TCP connection once the queue is sent */
+	uint8_t has_ext;		/* the client offered an extension (permessage-deflate) */
 	char user_id[CONN_USER_MAX];
 	char ip[CONN_IP_MAX];		/* client address ("" if unknown) */
 	char sid[CONN_SID_LEN + 1];	/* Engine.IO session id */
