@@ -71,19 +71,20 @@ conn_close(struct conn *c, int code, const char *reason)
  * writeable callback: that wait cost two epoll_ctl calls (write interest on, then off) and a
  * loop turn per frame, most of a frame's cost on a VM where system calls are dear. Only
  * without an extension: deflate may keep reading a frame after lws_write returns, which the
- * queue allows for (conn_writeable). lws_send_pipe_choked is lws' own test for writing
- * outside that callback: it is true while lws holds an unsent remainder, so the send queue
- * and its ceiling stay in front of a slow reader. 1 sent, 0 not attempted, -1 failed. */
+ * queue allows for (conn_writeable). lws_partial_buffered is true while lws holds an unsent
+ * remainder of an earlier write (it keeps what the kernel does not take, all of it when the
+ * socket is full), so at most one frame waits inside lws and the send queue and its ceiling
+ * stay in front of a slow reader. (lws_send_pipe_choked would add a poll() per frame.)
+ * 1 sent, 0 not attempted, -1 failed. */
 static int
 send_now(struct conn *c, const char *data, size_t len)
 {
 	static unsigned char buf[LWS_PRE + CONN_DIRECT_MAX];
 
 	if (c->has_ext || c->head || len > CONN_DIRECT_MAX ||
-	    lws_send_pipe_choked(c->wsi))
+	    lws_partial_buffered(c->wsi))
 		return 0;
 	memcpy(buf + LWS_PRE, data, len);
-	/* lws keeps what the kernel does not take and asks for POLLOUT itself */
 	return lws_write(c->wsi, buf + LWS_PRE, len, LWS_WRITE_TEXT) < (int)len ? -1 : 1;
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Gateway limits and observability: a flooding socket is closed (1008 "rate limited") while
-# others live on; clients that compress with a 15-bit window (browsers) are understood; and
+# others live on; a socket that stops reading is dropped once its send queue is full; clients that compress with a 15-bit window (browsers) are understood; and
 # /metrics shows it all, to allowed addresses only.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
@@ -10,7 +10,8 @@ if ! t_node_ready; then
 fi
 CHECK=$top_srcdir/tests/integration/node/limits_check.js
 BURST=20
-export SOCKET_EVENTS_BURST=$BURST SOCKET_EVENTS_PER_SECOND=10
+# A send queue of 256 KB: the slow-consumer check fills it in seconds.
+export SOCKET_EVENTS_BURST=$BURST SOCKET_EVENTS_PER_SECOND=10 SEND_QUEUE_MAX=262144
 t_start_stack 1 1
 GW="http://127.0.0.1:$GATEWAY_PORTS"
 
@@ -23,8 +24,9 @@ node_check "deflate" deflate "$GW"
 node_check "flood" flood "$GW" "$BURST"
 node_check "deflate through nginx" deflate "$STACK_URL"
 . "$top_srcdir/tests/lib/seed.sh"
-seed_users 1 2 >/dev/null || t_bail "seeding failed"
+seed_users 1 4 >/dev/null || t_bail "seeding failed"
 node_check "relay" relay "$STACK_URL" "$(seed_user_id 1)" "$(seed_token 1)" "$(seed_user_id 2)" "$(seed_token 2)"
+node_check "slow consumer" slow "$GW" "$(seed_user_id 3)" "$(seed_token 3)" "$(seed_user_id 4)" "$(seed_token 4)"
 
 http GET "$GW/metrics"
 t_is "$HTTP_STATUS" 200 "/metrics from 127.0.0.1 is 200"

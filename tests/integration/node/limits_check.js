@@ -7,6 +7,10 @@
 //   node limits_check.js relay URL UID1 TOKEN1 UID2 TOKEN2
 //                                        a call between two paid users: a 6 KB offer goes through
 //                                        the relay, compressed both ways, intact
+//   node limits_check.js slow URL UID1 TOKEN1 UID2 TOKEN2
+//                                        a callee without deflate stops reading while the caller
+//                                        sends offers: the gateway closes the callee as a slow
+//                                        consumer, and the caller's socket lives on
 'use strict';
 const WebSocket = require('ws');
 const { io } = require('socket.io-client');
@@ -91,9 +95,9 @@ async function flood(base, burst) {
 	calm.close();
 }
 
-function sioAuthed(url, token) {
+function sioAuthed(url, token, deflate = { threshold: 0 }) {
 	const s = io(url, { transports: ['websocket'], reconnection: false, forceNew: true,
-		auth: { token }, perMessageDeflate: { threshold: 0 } });
+		auth: { token }, perMessageDeflate: deflate });
 	return new Promise((res, rej) => {
 		const t = setTimeout(() => rej(new Error('no auth:success')), STEP_MS);
 		s.once('auth:success', () => { clearTimeout(t); res(s); });
@@ -108,9 +112,8 @@ function next(s, event) {
 	});
 }
 
-async function relay(url, uid1, tok1, uid2, tok2) {
-	const a = await sioAuthed(url, tok1);
-	const b = await sioAuthed(url, tok2);
+// a calls b; both join the room. Resolves to the room id.
+async function callAndJoin(a, b, uid2) {
 	b.emit('queue:join');
 	await new Promise((r) => setTimeout(r, 300));
 	const notify = next(b, 'call:notify');
@@ -122,6 +125,14 @@ async function relay(url, uid1, tok1, uid2, tok2) {
 	a.emit('room:join', { roomId: sa.roomId });
 	b.emit('room:join', { roomId: sa.roomId });
 	await new Promise((r) => setTimeout(r, 300));
+	return sa.roomId;
+}
+
+async function relay(url, uid1, tok1, uid2, tok2) {
+	const a = await sioAuthed(url, tok1);
+	const b = await sioAuthed(url, tok2);
+	const roomId = await callAndJoin(a, b, uid2);
+	const sa = { roomId };
 	// An SDP-like text: repeated lines and random parts, 6 KB.
 	let sdp = 'v=0\r\n';
 	while (sdp.length < 6000) sdp += `a=candidate:${randomText(10)} 1 udp 2122260223 192.0.2.${sdp.length % 250} ${sdp.length} typ host\r\n`;
@@ -141,12 +152,53 @@ async function relay(url, uid1, tok1, uid2, tok2) {
 	a.close(); b.close();
 }
 
+// The callee offers no deflate, so the gateway writes to it directly while it can; then its
+// TCP socket stops reading. Offers of 60 KB at the allowed event rate fill the kernel's
+// buffers, then the gateway's send queue (SEND_QUEUE_MAX), and the gateway must drop the
+// callee rather than keep buffering. Its /metrics (from 127.0.0.1) says when it did.
+async function slow(url, uid1, tok1, uid2, tok2) {
+	const a = await sioAuthed(url, tok1);
+	const b = await sioAuthed(url, tok2, false);
+	const roomId = await callAndJoin(a, b, uid2);
+	const ws = b.io.engine.transport.ws;
+	if (!ws || !ws._socket) { fail('the callee\'s TCP socket can be paused', 'no ws._socket'); return; }
+	if (!/permessage-deflate/.test(ws.extensions || '')) pass('the callee negotiated no extension');
+	else fail('the callee negotiated no extension', ws.extensions);
+	ws._socket.pause();
+	const closes = async () => {
+		const r = await fetch(`${url}/metrics`);
+		const m = /forced_closes_total\{[^}]*reason="slow_consumer"\} (\d+)/.exec(await r.text());
+		return m ? Number(m[1]) : 0;
+	};
+	const before = await closes();
+	const sdp = randomText(60000);
+	const t0 = Date.now();
+	let sent = 0, after = before;
+	// 8 offers per second, under the test's limit of 10 per second.
+	while (Date.now() - t0 < 20000 && after === before) {
+		a.emit('rtc:offer', { roomId, offer: { type: 'offer', sdp } });
+		await new Promise((r) => setTimeout(r, 125));
+		if (++sent % 8 === 0) after = await closes();
+	}
+	if (after === before + 1) pass(`the stalled callee was closed as a slow consumer after ${sent} offers of 60 KB`);
+	else fail('the stalled callee was closed as a slow consumer', `${sent} offers in 20 s, count ${before} -> ${after}`);
+	const gone = new Promise((r) => { const t = setTimeout(() => r(false), STEP_MS); b.once('disconnect', () => { clearTimeout(t); r(true); }); });
+	ws._socket.resume();
+	if (await gone) pass('the callee sees its connection end once it reads again');
+	else fail('the callee sees its connection end once it reads again', 'still connected');
+	await new Promise((r) => setTimeout(r, 300));
+	if (a.connected) pass('the caller\'s socket lives on');
+	else fail('the caller\'s socket lives on', 'disconnected');
+	a.close(); b.close();
+}
+
 (async () => {
 	const [mode, url, arg, ...rest] = process.argv.slice(2);
 	try {
 		if (mode === 'deflate') await deflate(url);
 		else if (mode === 'flood') await flood(url, Number(arg));
 		else if (mode === 'relay') await relay(url, arg, ...rest);
+		else if (mode === 'slow') await slow(url, arg, ...rest);
 		else { console.error('usage: limits_check.js deflate|flood URL [BURST]'); process.exit(2); }
 	} catch (e) { fail(mode, e.message); }
 	process.exit(0);
