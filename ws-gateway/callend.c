@@ -1,10 +1,11 @@
 /* callend: durable writes after call outcomes (see callend.h).
  *
- * A job is one PostgreSQL statement and what to send once it committed. The call-end
- * statement does everything of §3.8 step 2 in one transaction (one statement, data-modifying
- * CTEs) and is safe to repeat: history and completion rows are unique per (room, user) and
- * metrics move only for the users whose history row this run inserted. So a retry after a
- * lost reply changes nothing twice. While PostgreSQL is down, session:finalized still goes
+ * A job is one write and what to send once it committed. The call-end statement does
+ * everything of §3.8 step 2 in one transaction (one statement, data-modifying CTEs) for up
+ * to CALLEND_BATCH_MAX call ends that came within CALLEND_BATCH_WAIT_MS, and is safe to
+ * repeat: history and completion rows are unique per (room, user) and metrics move only for
+ * the users whose history row this run inserted. So a retry after a lost reply changes
+ * nothing twice. While PostgreSQL is down, session:finalized still goes
  * out after the first failure (clients are not kept on a frozen call screen); the metrics
  * events follow whenever the write finally commits. */
 #include "config.h"
@@ -55,50 +56,56 @@ static const char cooldown_sql[] =
 	" ON CONFLICT ON CONSTRAINT cooldowns_pair_key DO UPDATE"
 	"  SET expires_at = greatest(cooldowns.expires_at, EXCLUDED.expires_at)";
 
-/* $1 {room, u1, u2, sid, started, now, d, save, complete, msgs, cd, unlock, codes{uid:code}}.
- * One row per participant when both users exist (else none): userId, timer_total_seconds,
- * session_count, last_sessions, unlocked by this call, successful_sessions. */
+/* $1 an array of {room, u1, u2, sid, started, now, d, save, complete, msgs, cd, unlock,
+ * codes{uid:code}}, no user in two of them (an UPDATE ... FROM applies one match per row, and
+ * a pair's cooldown can be upserted once per statement). One row per participant of each room
+ * whose users both exist: roomId, userId, timer_total_seconds, session_count, last_sessions,
+ * unlocked by this call, successful_sessions. Per call end, planning the statement's executor
+ * cost as much as running it, so the call ends of a few milliseconds share one. */
 static const char end_sql[] =
-	"WITH p AS (SELECT $1::jsonb AS j),"
-	" u AS (SELECT x.user_id, x.name, x.timer_total_seconds, x.session_count, x.last_sessions,"
-	"  x.qr_unlocked, x.my_invite_code, x.successful_sessions FROM users x, p"
+	"WITH p AS (SELECT e.j, (e.j->>'room')::uuid AS room"
+	"  FROM jsonb_array_elements($1::jsonb) AS e(j)),"
+	" u AS (SELECT p.room, x.user_id, x.name, x.timer_total_seconds, x.session_count,"
+	"  x.last_sessions, x.qr_unlocked, x.my_invite_code, x.successful_sessions FROM p, users x"
 	"  WHERE x.user_id IN ((p.j->>'u1')::uuid, (p.j->>'u2')::uuid) FOR UPDATE OF x),"
 	" pair AS (SELECT a.*, b.user_id AS pid, b.name AS pname FROM u a JOIN u b"
-	"  ON a.user_id <> b.user_id),"
+	"  ON a.room = b.room AND a.user_id <> b.user_id),"
 	" hist AS (INSERT INTO chat_history (session_id, user_id, partner_id, partner_name, room_id,"
 	"  started_at, duration, messages)"
-	"  SELECT p.j->>'sid', pr.user_id, pr.pid, pr.pname, (p.j->>'room')::uuid,"
+	"  SELECT p.j->>'sid', pr.user_id, pr.pid, pr.pname, p.room,"
 	"   to_timestamp((p.j->>'started')::bigint / 1000.0), (p.j->>'d')::int, p.j->'msgs'"
-	"  FROM pair pr, p WHERE (p.j->>'save')::boolean"
-	"  ON CONFLICT (room_id, user_id) DO NOTHING RETURNING user_id),"
+	"  FROM pair pr JOIN p ON p.room = pr.room WHERE (p.j->>'save')::boolean"
+	"  ON CONFLICT (room_id, user_id) DO NOTHING RETURNING room_id, user_id),"
 	" comp AS (INSERT INTO session_completions (user_id, partner_id, room_id, duration_seconds)"
-	"  SELECT pr.user_id, pr.pid, (p.j->>'room')::uuid, (p.j->>'d')::int"
-	"  FROM pair pr, p WHERE (p.j->>'complete')::boolean"
-	"  ON CONFLICT (user_id, room_id) DO NOTHING RETURNING user_id),"
-	" m AS (SELECT pr.*,"
-	"  EXISTS (SELECT 1 FROM hist h WHERE h.user_id = pr.user_id) AS saved,"
-	"  EXISTS (SELECT 1 FROM comp c WHERE c.user_id = pr.user_id) AS completed,"
+	"  SELECT pr.user_id, pr.pid, p.room, (p.j->>'d')::int"
+	"  FROM pair pr JOIN p ON p.room = pr.room WHERE (p.j->>'complete')::boolean"
+	"  ON CONFLICT (user_id, room_id) DO NOTHING RETURNING room_id, user_id),"
+	" m AS (SELECT pr.*, p.j,"
+	"  EXISTS (SELECT 1 FROM hist h WHERE h.room_id = pr.room AND h.user_id = pr.user_id)"
+	"   AS saved,"
+	"  EXISTS (SELECT 1 FROM comp c WHERE c.room_id = pr.room AND c.user_id = pr.user_id)"
+	"   AS completed,"
 	"  (SELECT count(*) FROM session_completions c WHERE c.user_id = pr.user_id)"
 	"   + (SELECT count(*) FROM comp c WHERE c.user_id = pr.user_id) AS done,"
 	"  p.j->'codes'->>(pr.user_id::text) AS code"
-	"  FROM pair pr, p),"
-	" m2 AS (SELECT m.*, (m.completed AND m.done >= (p.j->>'unlock')::int"
-	"  AND NOT m.qr_unlocked) AS unlock FROM m, p),"
+	"  FROM pair pr JOIN p ON p.room = pr.room),"
+	" m2 AS (SELECT m.*, (m.completed AND m.done >= (m.j->>'unlock')::int"
+	"  AND NOT m.qr_unlocked) AS unlock FROM m),"
 	" upd AS (UPDATE users x SET"
 	"  timer_total_seconds = x.timer_total_seconds"
-	"   + CASE WHEN m.saved THEN (p.j->>'d')::int ELSE 0 END,"
+	"   + CASE WHEN m.saved THEN (m.j->>'d')::int ELSE 0 END,"
 	"  session_count = x.session_count + CASE WHEN m.saved THEN 1 ELSE 0 END,"
 	"  last_sessions = CASE WHEN NOT m.saved THEN x.last_sessions ELSE"
 	"   (SELECT coalesce(jsonb_agg(e ORDER BY i), '[]'::jsonb) FROM"
 	"    (SELECT e, i FROM jsonb_array_elements(x.last_sessions || jsonb_build_array("
-	"     jsonb_build_object('at', (p.j->>'now')::bigint, 'duration', (p.j->>'d')::int)))"
+	"     jsonb_build_object('at', (m.j->>'now')::bigint, 'duration', (m.j->>'d')::int)))"
 	"     WITH ORDINALITY AS t(e, i) ORDER BY i DESC LIMIT 10) s) END,"
 	"  streak_days = CASE WHEN NOT m.saved THEN x.streak_days"
 	"   WHEN jsonb_array_length(x.last_sessions) = 0 THEN 1"
 	"   WHEN ((x.last_sessions->-1->>'at')::bigint / 86400000)"
-	"    = ((p.j->>'now')::bigint / 86400000) - 1 THEN x.streak_days + 1"
+	"    = ((m.j->>'now')::bigint / 86400000) - 1 THEN x.streak_days + 1"
 	"   WHEN ((x.last_sessions->-1->>'at')::bigint / 86400000)"
-	"    = ((p.j->>'now')::bigint / 86400000) THEN greatest(x.streak_days, 1)"
+	"    = ((m.j->>'now')::bigint / 86400000) THEN greatest(x.streak_days, 1)"
 	"   ELSE 1 END,"
 	"  successful_sessions = CASE WHEN m.completed THEN m.done::int"
 	"   ELSE x.successful_sessions END,"
@@ -111,7 +118,7 @@ static const char end_sql[] =
 	"  invite_code_uses_remaining = CASE WHEN m.unlock AND x.my_invite_code IS NULL THEN 4"
 	"   ELSE x.invite_code_uses_remaining END,"
 	"  updated_at = now()"
-	"  FROM m2 m, p WHERE x.user_id = m.user_id AND (m.saved OR m.completed)"
+	"  FROM m2 m WHERE x.user_id = m.user_id AND (m.saved OR m.completed)"
 	"  RETURNING x.user_id, x.timer_total_seconds, x.session_count, x.last_sessions,"
 	"   m.unlock, x.successful_sessions),"
 	" codes AS (INSERT INTO invite_codes (code, created_by, created_by_name, type, max_uses,"
@@ -122,17 +129,18 @@ static const char end_sql[] =
 	"  SELECT least((p.j->>'u1')::uuid, (p.j->>'u2')::uuid),"
 	"   greatest((p.j->>'u1')::uuid, (p.j->>'u2')::uuid),"
 	"   to_timestamp((p.j->>'cd')::bigint / 1000.0)"
-	"  FROM p WHERE (SELECT count(*) FROM u) = 2"
+	"  FROM p WHERE (SELECT count(*) FROM u WHERE u.room = p.room) = 2"
 	"  ON CONFLICT ON CONSTRAINT cooldowns_pair_key DO UPDATE"
 	"   SET expires_at = greatest(cooldowns.expires_at, EXCLUDED.expires_at) RETURNING 1)"
-	" SELECT pr.user_id::text, coalesce(upd.timer_total_seconds, pr.timer_total_seconds),"
+	" SELECT pr.room::text, pr.user_id::text,"
+	"  coalesce(upd.timer_total_seconds, pr.timer_total_seconds),"
 	"  coalesce(upd.session_count, pr.session_count),"
 	"  coalesce(upd.last_sessions, pr.last_sessions)::text, coalesce(upd.unlock, false),"
 	"  coalesce(upd.successful_sessions, pr.successful_sessions),"
 	"  (SELECT count(*) FROM codes) + (SELECT count(*) FROM cd)"
 	" FROM pair pr LEFT JOIN upd ON upd.user_id = pr.user_id";
 
-enum { E_USER, E_TIMER, E_COUNT, E_LAST, E_UNLOCK, E_DONE, E_WRITES, E__COUNT };
+enum { E_ROOM, E_USER, E_TIMER, E_COUNT, E_LAST, E_UNLOCK, E_DONE, E_WRITES, E__COUNT };
 
 enum job_kind { JOB_COOLDOWN, JOB_END };
 
@@ -156,12 +164,25 @@ struct job {
 	int nparams;
 	char *params[3];
 	/* JOB_END */
+	struct callend_batch *batch;	/* the statement it is written by, while in one */
+	int alone;			/* retried in a statement of its own */
+	char room[NS_UUID_LEN + 1];
 	char session_id[SESSION_ID_MAX];
 	struct member m[2];
 	json_object *socks;		/* joined socketIds (array), owned */
 };
 
+/* Call ends written by one statement: waiting in gw->end_batch, then in flight. */
+struct callend_batch {
+	struct gw *g;
+	struct pg_req *req;
+	int n;
+	struct job *jobs[CALLEND_BATCH_MAX];	/* NULL once a job is freed (shutdown) */
+	char *param;				/* the JSON array, while in flight */
+};
+
 static void job_run(struct job *j);
+static void ends_detach(struct job *j);
 
 static const char *
 num(char buf[NUM_MAX], int64_t v)
@@ -177,6 +198,7 @@ job_free(struct job *j)
 
 	lws_sul_cancel(&j->sul);
 	lws_dll2_remove(&j->list);
+	ends_detach(j);
 	pg_forget(j->req);
 	for (i = 0; i < 3; i++)
 		free(j->params[i]);
@@ -283,6 +305,8 @@ end_done(struct job *j, const PGresult *res)
 		const char *uid = PQgetvalue(res, r, E_USER);
 		json_object *o, *last;
 
+		if (strcmp(PQgetvalue(res, r, E_ROOM), j->room) != 0)
+			continue;	/* another call end of the same statement */
 		invalidate_user(g, uid);
 		for (k = 0; k < 2 && strcmp(j->m[k].uid, uid) != 0; k++)
 			;
@@ -353,9 +377,178 @@ on_result(struct gw *g, const PGresult *res, void *arg)
 	job_free(j);
 }
 
+/* ---- call ends in batches -------------------------------------------------------------- */
+
+static void ends_free(struct callend_batch *e);
+
+/* A job freed while in a statement (shutdown): the statement forgets it, and is forgotten
+ * itself once it holds no job. */
+static void
+ends_detach(struct job *j)
+{
+	struct callend_batch *e = j->batch;
+	int k, left = 0;
+
+	if (!e)
+		return;
+	for (k = 0; k < e->n; k++) {
+		if (e->jobs[k] == j)
+			e->jobs[k] = NULL;
+		left += e->jobs[k] != NULL;
+	}
+	j->batch = NULL;
+	if (!left)
+		ends_free(e);
+}
+
+static void
+ends_free(struct callend_batch *e)
+{
+	int k;
+
+	for (k = 0; k < e->n; k++)
+		if (e->jobs[k])
+			e->jobs[k]->batch = NULL;
+	if (e->g->end_batch == e) {
+		e->g->end_batch = NULL;
+		lws_sul_cancel(&e->g->end_flush);
+	}
+	pg_forget(e->req);
+	free(e->param);
+	free(e);
+}
+
+static void
+on_ends(struct gw *g, const PGresult *res, void *arg)
+{
+	struct callend_batch *e = arg;
+	int k;
+
+	(void)g;
+	e->req = NULL;
+	for (k = 0; k < e->n; k++) {
+		struct job *j = e->jobs[k];
+
+		if (!j)
+			continue;
+		j->batch = NULL;
+		e->jobs[k] = NULL;
+		if (!res) {
+			/* one bad call end must not hold back the others at every retry */
+			j->alone |= e->n > 1;
+			failed(j);
+			continue;
+		}
+		end_done(j, res);
+		job_free(j);
+	}
+	ends_free(e);
+}
+
+/* Send the waiting call ends as one statement. */
+static void
+ends_send(struct gw *g)
+{
+	struct callend_batch *e = g->end_batch;
+	const char *param;
+	size_t len = 2;
+	char *at;
+	int k, live = 0;
+
+	if (!e)
+		return;
+	g->end_batch = NULL;
+	lws_sul_cancel(&g->end_flush);
+	for (k = 0; k < e->n; k++)
+		if (e->jobs[k]) {
+			len += strlen(e->jobs[k]->params[0]) + 1;
+			live++;
+		}
+	if (!live || !(e->param = malloc(len))) {
+		for (k = 0; k < e->n; k++)
+			if (e->jobs[k]) {
+				e->jobs[k]->batch = NULL;
+				failed(e->jobs[k]);
+			}
+		e->n = 0;
+		ends_free(e);
+		return;
+	}
+	at = e->param;
+	*at++ = '[';
+	for (k = 0; k < e->n; k++)
+		if (e->jobs[k]) {
+			size_t n = strlen(e->jobs[k]->params[0]);
+
+			if (at > e->param + 1)
+				*at++ = ',';
+			memcpy(at, e->jobs[k]->params[0], n);
+			at += n;
+		}
+	*at++ = ']';
+	*at = '\0';
+	param = e->param;
+	ns_log_debug("gateway: %d call end(s) in one statement", live);
+	if (!(e->req = pg_query(g->pg, end_sql, 1, &param, on_ends, e)))
+		on_ends(g, NULL, e);
+}
+
+static void
+ends_flush(lws_sorted_usec_list_t *sul)
+{
+	ends_send(lws_container_of(sul, struct gw, end_flush));
+}
+
+static int
+ends_has_user(const struct callend_batch *e, const struct job *j)
+{
+	int k, a, b;
+
+	for (k = 0; k < e->n; k++)
+		if (e->jobs[k])
+			for (a = 0; a < 2; a++)
+				for (b = 0; b < 2; b++)
+					if (strcmp(e->jobs[k]->m[a].uid, j->m[b].uid) == 0)
+						return 1;
+	return 0;
+}
+
+/* A call end joins the waiting statement, which goes out when full, when one of its users
+ * would appear twice, or CALLEND_BATCH_WAIT_MS after its first call end. One whose shared
+ * statement failed is retried alone from then on. */
+static void
+ends_add(struct job *j)
+{
+	struct gw *g = j->g;
+	struct callend_batch *e = g->end_batch;
+
+	if (e && (j->alone || ends_has_user(e, j))) {
+		ends_send(g);
+		e = NULL;
+	}
+	if (!e) {
+		if (!(e = calloc(1, sizeof(*e)))) {
+			failed(j);
+			return;
+		}
+		e->g = g;
+		g->end_batch = e;
+		lws_sul_schedule(g->ctx, 0, &g->end_flush, ends_flush,
+		    (lws_usec_t)CALLEND_BATCH_WAIT_MS * LWS_US_PER_MS);
+	}
+	e->jobs[e->n++] = j;
+	j->batch = e;
+	if (e->n == CALLEND_BATCH_MAX || j->alone)
+		ends_send(g);
+}
+
 static void
 job_run(struct job *j)
 {
+	if (j->kind == JOB_END) {
+		ends_add(j);
+		return;
+	}
 	j->req = pg_query(j->g->pg, j->sql, j->nparams, (const char *const *)j->params,
 	    on_result, j);
 	if (!j->req)
@@ -454,6 +647,8 @@ end_room(struct gw *g, redisReply *job)
 	}
 	gone = ns_json_get_str(room, "gone");
 	rid = ns_json_get_str(room, "id");
+	if (!ns_rand_uuid_parse(rid, j->room))
+		rid = NULL;
 	member_set(&j->m[0], room, "user1", "sock1", "joined1", gone);
 	member_set(&j->m[1], room, "user2", "sock2", "joined2", gone);
 	if (json_object_object_get_ex(room, "socks", &o) &&
@@ -479,7 +674,7 @@ end_room(struct gw *g, redisReply *job)
 		return;
 	}
 	p = ns_json_obj();
-	ns_json_set_str(p, "room", rid);
+	ns_json_set_str(p, "room", j->room);
 	ns_json_set_str(p, "u1", j->m[0].uid);
 	ns_json_set_str(p, "u2", j->m[1].uid);
 	ns_json_set_str(p, "sid", j->session_id);
@@ -510,8 +705,6 @@ end_room(struct gw *g, redisReply *job)
 		if (ns_rand_code(code, INVITE_CODE_LEN) == NS_OK)
 			ns_json_set_str(codes, j->m[k].uid, code);
 	ns_json_set(p, "codes", codes);
-	j->sql = end_sql;
-	j->nparams = 1;
 	j->params[0] = strdup(ns_json_text(p, &len));
 	json_object_put(p);
 	json_object_put(room);

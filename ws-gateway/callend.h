@@ -1,6 +1,7 @@
 /* callend: what follows a script's "effects" (gwlua.h) — the PostgreSQL side of a call end
  * (§3.8 step 2, §3.9 cleanup step 2: history, completions, QR unlock, metrics, cooldown) in
- * one statement, then metrics:update, qr:unlocked and session:finalized; and the pair
+ * one statement, shared by the call ends of a few milliseconds, then metrics:update,
+ * qr:unlocked and session:finalized; and the pair
  * cooldowns of declines, rescinds and caller cleanups (§4.2). Writes that fail (PostgreSQL
  * down) are retried with backoff rather than dropped; the statements are idempotent. */
 #ifndef NS_CALLEND_H
@@ -12,6 +13,8 @@
 #define CALLEND_RETRY_MAX_MS 30000
 #define CALLEND_GIVE_UP_MS 3600000	/* a write still failing after an hour is dropped (logged) */
 #define CALLEND_DELIVER_MAX 32		/* events sent at one call end */
+#define CALLEND_BATCH_MAX 16		/* call ends written by one statement */
+#define CALLEND_BATCH_WAIT_MS 5		/* how long a call end waits for others to join it */
 
 struct gw;
 

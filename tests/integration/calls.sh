@@ -105,8 +105,9 @@ users "$T_TMP/expiry.json" 'E1' 'E2'
 users "$T_TMP/disconnect.json" 'X1' 'X2'
 users "$T_TMP/grace.json" 'G1' 'G2'
 users "$T_TMP/pgdown.json" 'P1' 'P2'
+users "$T_TMP/together.json" 'T1' 'T2' 'T3' 'T4'
 paid_users "$T_TMP/deadline.json" 1 2
-t_is "$(sql -c "SELECT count(*) FROM users WHERE paid_status = 'qr_grace_period'")" 19 "19 guests past the paywall (and 1 unpaid)"
+t_is "$(sql -c "SELECT count(*) FROM users WHERE paid_status = 'qr_grace_period'")" 23 "23 guests past the paywall (and 1 unpaid)"
 
 # ---- the whole call -----------------------------------------------------------------------
 A=$(uid_of "$T_TMP/flow.json" 0) B=$(uid_of "$T_TMP/flow.json" 1)
@@ -190,6 +191,24 @@ t_is "$(sql -c "SELECT count(*) FROM session_completions WHERE room_id = '$ROOM'
 X1=$(uid_of "$T_TMP/disconnect.json" 0)
 t_is "$(sql -c "SELECT count(*) FROM cooldowns WHERE '$X1' IN (user_id_1, user_id_2) AND expires_at > now() + interval '23 hours'")" 1 \
 	"disconnect: 24 h cooldown"
+
+# ---- two calls ending together (one statement writes both) -----------------------------------
+node_check together "$T_TMP/together.json"
+ROOMS=$(info together_rooms)
+R1=${ROOMS%,*} R2=${ROOMS#*,}
+if wait_sql 4 "SELECT count(*) FROM chat_history WHERE room_id IN ('$R1', '$R2')"; then
+	t_pass "together: a history row for each participant of both calls"
+else t_fail "together: a history row for each participant of both calls" "$(sql -c "SELECT room_id, user_id FROM chat_history WHERE room_id IN ('$R1', '$R2')")"; fi
+read -r T1 T2 T3 T4 <<<"$(for i in 0 1 2 3; do uid_of "$T_TMP/together.json" $i; done | tr '\n' ' ')"
+t_is "$(sql -c "SELECT string_agg(h.user_id::text || '/' || h.partner_id || '/' || h.room_id, ',' ORDER BY u.name)
+	FROM chat_history h JOIN users u ON u.user_id = h.user_id WHERE h.room_id IN ('$R1', '$R2')")" \
+	"$T1/$T2/$R1,$T2/$T1/$R1,$T3/$T4/$R2,$T4/$T3/$R2" "together: each history row names its own partner and room"
+t_is "$(sql -c "SELECT count(*) FROM session_completions WHERE room_id IN ('$R1', '$R2')")" 4 "together: a completion for each"
+t_is "$(sql -c "SELECT string_agg(session_count || ' ' || successful_sessions || ' ' || qr_unlocked, ',' ORDER BY name)
+	FROM users WHERE name IN ('T1', 'T2', 'T3', 'T4')")" "1 1 true,1 1 true,1 1 true,1 1 true" \
+	"together: metrics and QR unlock for each of the four users"
+t_is "$(sql -c "SELECT count(*) FROM cooldowns c JOIN users a ON a.user_id IN (c.user_id_1, c.user_id_2)
+	WHERE a.name IN ('T1', 'T3') AND c.expires_at > now() + interval '23 hours'")" 2 "together: a cooldown for each pair"
 
 # ---- transport loss with a pending invite ---------------------------------------------------
 node_check grace "$T_TMP/grace.json"

@@ -448,9 +448,34 @@ async function pgdown(u1, u2, users) {
 	[a, b].forEach((s) => s.disconnect());
 }
 
+// Two calls ended in the same instant on one gateway: the gateway writes call ends that come
+// within a few ms of each other in one statement, and each call must still get its own rows,
+// metrics:update, qr:unlocked and session:finalized (calls.sh checks the rows).
+async function together(u1, u2, users) {
+	const [A, B, C, D] = users;
+	const a = await ready(u1, A), b = await ready(u2, B), c = await ready(u1, C), d = await ready(u2, D);
+	const [r1, r2] = [(await call(a, b)).roomId, (await call(c, d)).roomId];
+	await joinBoth(a, b, r1);
+	await joinBoth(c, d, r2);
+	info('together_rooms', `${r1},${r2}`);
+	await new Promise((r) => setTimeout(r, 2200));	/* past CALL_COMPLETE_MIN_S */
+	a.emit('call:end', { roomId: r1 });
+	c.emit('call:end', { roomId: r2 });
+	const all = [a, b, c, d];
+	const fin = await Promise.all(all.map((s) => s.next('session:finalized')));
+	check(fin[0].sessionId === fin[1].sessionId && fin[2].sessionId === fin[3].sessionId,
+		'both calls: session:finalized to each member', J(fin));
+	const mu = all.map((s) => s.log.find((e) => e.name === 'metrics:update'));
+	check(mu.every((m) => m && m.payload.sessionCount === 1 && m.payload.timerTotalSeconds >= 2),
+		'both calls: metrics:update with its own user\'s figures to each member', J(mu));
+	const qr = all.map((s) => s.log.find((e) => e.name === 'qr:unlocked'));
+	check(qr.every((q) => q && q.payload.sessionsCompleted === 1), 'both calls: qr:unlocked to each member', J(qr));
+	all.forEach((s) => s.disconnect());
+}
+
 const scenarios = { flow: [flow, 3], refusals: [refusals, 5], decline: [decline, 2], rescind: [rescind, 2],
 	expiry: [expiry, 2], deadline: [deadline, 2], disconnect: [disconnect, 2], grace: [grace, 2],
-	pgdown: [pgdown, 2] };
+	pgdown: [pgdown, 2], together: [together, 4] };
 
 (async () => {
 	const [name, u1, u2, file] = process.argv.slice(2);
