@@ -2,7 +2,7 @@
  *
  * A job is one write and what to send once it committed. The call-end statement does
  * everything of §3.8 step 2 in one transaction (one statement, data-modifying CTEs) for up
- * to CALLEND_BATCH_MAX call ends that came within CALLEND_BATCH_WAIT_MS, and is safe to
+ * to CALLEND_BATCH_MAX call ends of one loop turn, and is safe to
  * repeat: history and completion rows are unique per (room, user) and metrics move only for
  * the users whose history row this run inserted. So a retry after a lost reply changes
  * nothing twice. While PostgreSQL is down, session:finalized still goes
@@ -60,8 +60,8 @@ static const char cooldown_sql[] =
  * codes{uid:code}}, no user in two of them (an UPDATE ... FROM applies one match per row, and
  * a pair's cooldown can be upserted once per statement). One row per participant of each room
  * whose users both exist: roomId, userId, timer_total_seconds, session_count, last_sessions,
- * unlocked by this call, successful_sessions. Per call end, planning the statement's executor
- * cost as much as running it, so the call ends of a few milliseconds share one. */
+ * unlocked by this call, successful_sessions. Per call end, starting the statement's executor
+ * cost as much as running it, so the call ends of one loop turn share one. */
 static const char end_sql[] =
 	"WITH p AS (SELECT e.j, (e.j->>'room')::uuid AS room"
 	"  FROM jsonb_array_elements($1::jsonb) AS e(j)),"
@@ -409,10 +409,8 @@ ends_free(struct callend_batch *e)
 	for (k = 0; k < e->n; k++)
 		if (e->jobs[k])
 			e->jobs[k]->batch = NULL;
-	if (e->g->end_batch == e) {
+	if (e->g->end_batch == e)
 		e->g->end_batch = NULL;
-		lws_sul_cancel(&e->g->end_flush);
-	}
 	pg_forget(e->req);
 	free(e->param);
 	free(e);
@@ -458,7 +456,6 @@ ends_send(struct gw *g)
 	if (!e)
 		return;
 	g->end_batch = NULL;
-	lws_sul_cancel(&g->end_flush);
 	for (k = 0; k < e->n; k++)
 		if (e->jobs[k]) {
 			len += strlen(e->jobs[k]->params[0]) + 1;
@@ -493,12 +490,6 @@ ends_send(struct gw *g)
 		on_ends(g, NULL, e);
 }
 
-static void
-ends_flush(lws_sorted_usec_list_t *sul)
-{
-	ends_send(lws_container_of(sul, struct gw, end_flush));
-}
-
 static int
 ends_has_user(const struct callend_batch *e, const struct job *j)
 {
@@ -514,7 +505,7 @@ ends_has_user(const struct callend_batch *e, const struct job *j)
 }
 
 /* A call end joins the waiting statement, which goes out when full, when one of its users
- * would appear twice, or CALLEND_BATCH_WAIT_MS after its first call end. One whose shared
+ * would appear twice, or at the end of the loop turn (callend_flush). One whose shared
  * statement failed is retried alone from then on. */
 static void
 ends_add(struct job *j)
@@ -533,8 +524,6 @@ ends_add(struct job *j)
 		}
 		e->g = g;
 		g->end_batch = e;
-		lws_sul_schedule(g->ctx, 0, &g->end_flush, ends_flush,
-		    (lws_usec_t)CALLEND_BATCH_WAIT_MS * LWS_US_PER_MS);
 	}
 	e->jobs[e->n++] = j;
 	j->batch = e;
@@ -746,6 +735,12 @@ forget_one(struct lws_dll2 *d, void *user)
 	    j->kind == JOB_END ? "call-end" : "cooldown", j->session_id);
 	job_free(j);
 	return 0;
+}
+
+void
+callend_flush(struct gw *g)
+{
+	ends_send(g);
 }
 
 void

@@ -1,6 +1,6 @@
 /* callend: what follows a script's "effects" (gwlua.h) — the PostgreSQL side of a call end
  * (§3.8 step 2, §3.9 cleanup step 2: history, completions, QR unlock, metrics, cooldown) in
- * one statement, shared by the call ends of a few milliseconds, then metrics:update,
+ * one statement, shared by the call ends of one loop turn, then metrics:update,
  * qr:unlocked and session:finalized; and the pair
  * cooldowns of declines, rescinds and caller cleanups (§4.2). Writes that fail (PostgreSQL
  * down) are retried with backoff rather than dropped; the statements are idempotent. */
@@ -14,7 +14,6 @@
 #define CALLEND_GIVE_UP_MS 3600000	/* a write still failing after an hour is dropped (logged) */
 #define CALLEND_DELIVER_MAX 32		/* events sent at one call end */
 #define CALLEND_BATCH_MAX 16		/* call ends written by one statement */
-#define CALLEND_BATCH_WAIT_MS 5		/* how long a call end waits for others to join it */
 
 struct gw;
 
@@ -26,6 +25,8 @@ void callend_cooldown(struct gw *g, const char *a, const char *b, int long_kind)
  * of user uid (either may be "" or NULL), wherever it is. */
 void callend_send(struct gw *g, const char *sid, const char *uid, const char *event,
     json_object *data);
+/* End of a loop turn: send the call ends it gathered (one statement). */
+void callend_flush(struct gw *g);
 /* Shutdown: forget the writes still waiting (logged). */
 void callend_shutdown(struct gw *g);
 

@@ -23,8 +23,7 @@ struct gw {
 	lws_dll2_owner_t conns;		/* every open WebSocket (struct conn) */
 	struct conn **sid_index;	/* connected sockets by Socket.IO id (conn.c), lazily made */
 	lws_dll2_owner_t jobs;		/* PostgreSQL writes waiting or retrying (callend.c) */
-	struct callend_batch *end_batch;	/* call ends waiting to share a statement, or NULL */
-	lws_sorted_usec_list_t end_flush;	/* sends end_batch (callend.c) */
+	struct callend_batch *end_batch;	/* this loop turn's call ends (callend.c), or NULL */
 	lws_sorted_usec_list_t sched;	/* claims of due timed actions (sched.c) */
 	int sched_busy;			/* a claim is in flight */
 	lws_sorted_usec_list_t gwcheck;	/* dead-gateway sweep (sched.c) */

@@ -64,14 +64,19 @@ on_wake(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop, (void)w, (void)revents;	/* only ends ev_run's wait */
 }
 
-/* One turn of the loop: handle what is ready, waiting at most about GW_WAKE_S. */
+/* One turn of the loop: handle what is ready, waiting at most about GW_WAKE_S; then write
+ * the call ends the turn gathered, in one statement. */
 static int
 service(struct gw *g)
 {
+	int rc = 0;
+
 	if (!ev_loop_)
-		return lws_service(g->ctx, 0);
-	ev_run(ev_loop_, EVRUN_ONCE);
-	return 0;
+		rc = lws_service(g->ctx, 0);
+	else
+		ev_run(ev_loop_, EVRUN_ONCE);
+	callend_flush(g);
+	return rc;
 }
 
 static int
