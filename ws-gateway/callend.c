@@ -2,12 +2,12 @@
  *
  * A job is one write and what to send once it committed. The call-end statement does
  * everything of §3.8 step 2 in one transaction (one statement, data-modifying CTEs) for up
- * to CALLEND_BATCH_MAX call ends of one loop turn, and is safe to
- * repeat: history and completion rows are unique per (room, user) and metrics move only for
- * the users whose history row this run inserted. So a retry after a lost reply changes
- * nothing twice. While PostgreSQL is down, session:finalized still goes
- * out after the first failure (clients are not kept on a frozen call screen); the metrics
- * events follow whenever the write finally commits. */
+ * to CALLEND_BATCH_MAX call ends of one loop turn, and is safe to repeat: history and
+ * completion rows are unique per (room, user) and metrics move only for the users whose
+ * history row this run inserted. So a retry after a lost reply changes nothing twice. While
+ * PostgreSQL is down, session:finalized still goes out after the first failure (clients are
+ * not kept on a frozen call screen); the metrics events follow whenever the write finally
+ * commits. */
 #include "config.h"
 
 #include <inttypes.h>
@@ -453,6 +453,7 @@ ends_send(struct gw *g)
 	char *at;
 	int k, live = 0;
 
+	/* a waiting statement holds a job: ends_detach frees one that holds none */
 	if (!e)
 		return;
 	g->end_batch = NULL;
@@ -461,7 +462,7 @@ ends_send(struct gw *g)
 			len += strlen(e->jobs[k]->params[0]) + 1;
 			live++;
 		}
-	if (!live || !(e->param = malloc(len))) {
+	if (!(e->param = malloc(len))) {
 		for (k = 0; k < e->n; k++)
 			if (e->jobs[k]) {
 				e->jobs[k]->batch = NULL;
@@ -491,16 +492,25 @@ ends_send(struct gw *g)
 }
 
 static int
+shares_user(const struct job *x, const struct job *y)
+{
+	int a, b;
+
+	for (a = 0; a < 2; a++)
+		for (b = 0; b < 2; b++)
+			if (strcmp(x->m[a].uid, y->m[b].uid) == 0)
+				return 1;
+	return 0;
+}
+
+static int
 ends_has_user(const struct callend_batch *e, const struct job *j)
 {
-	int k, a, b;
+	int k;
 
 	for (k = 0; k < e->n; k++)
-		if (e->jobs[k])
-			for (a = 0; a < 2; a++)
-				for (b = 0; b < 2; b++)
-					if (strcmp(e->jobs[k]->m[a].uid, j->m[b].uid) == 0)
-						return 1;
+		if (e->jobs[k] && shares_user(e->jobs[k], j))
+			return 1;
 	return 0;
 }
 

@@ -88,23 +88,12 @@ send_now(struct conn *c, const char *data, size_t len)
 	return lws_write(c->wsi, buf + LWS_PRE, len, LWS_WRITE_TEXT) < (int)len ? -1 : 1;
 }
 
-int
-conn_send(struct gw *g, struct conn *c, const char *data, size_t len)
+/* Append a frame to the send queue and ask lws for a writeable callback. */
+static int
+enqueue(struct gw *g, struct conn *c, const char *data, size_t len)
 {
 	struct conn_msg *m;
-	int n;
 
-	if (c->close_code || c->flush_close)
-		return -1;
-	if ((n = send_now(c, data, len)) != 0) {
-		if (n < 0) {
-			conn_kill(c, "write failed");
-			return -1;
-		}
-		metrics_inc(METRICS_FRAMES_SENT);
-		metrics_add(METRICS_BYTES_SENT, len);
-		return 0;
-	}
 	if (len > (size_t)g->cfg->send_queue_max - c->queued) {
 		metrics_inc(METRICS_CLOSE_SLOW_CONSUMER);
 		conn_kill(c, "slow consumer: send queue full");
@@ -124,9 +113,25 @@ conn_send(struct gw *g, struct conn *c, const char *data, size_t len)
 		c->head = m;
 	c->tail = m;
 	c->queued += (uint32_t)len;
+	lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
+int
+conn_send(struct gw *g, struct conn *c, const char *data, size_t len)
+{
+	int n;
+
+	if (c->close_code || c->flush_close)
+		return -1;
+	if ((n = send_now(c, data, len)) < 0) {
+		conn_kill(c, "write failed");
+		return -1;
+	}
+	if (n == 0 && enqueue(g, c, data, len) < 0)
+		return -1;
 	metrics_inc(METRICS_FRAMES_SENT);
 	metrics_add(METRICS_BYTES_SENT, len);
-	lws_callback_on_writable(c->wsi);
 	return 0;
 }
 

@@ -132,12 +132,11 @@ async function relay(url, uid1, tok1, uid2, tok2) {
 	const a = await sioAuthed(url, tok1);
 	const b = await sioAuthed(url, tok2);
 	const roomId = await callAndJoin(a, b, uid2);
-	const sa = { roomId };
 	// An SDP-like text: repeated lines and random parts, 6 KB.
 	let sdp = 'v=0\r\n';
 	while (sdp.length < 6000) sdp += `a=candidate:${randomText(10)} 1 udp 2122260223 192.0.2.${sdp.length % 250} ${sdp.length} typ host\r\n`;
 	const got = next(b, 'rtc:offer');
-	a.emit('rtc:offer', { roomId: sa.roomId, offer: { type: 'offer', sdp } });
+	a.emit('rtc:offer', { roomId, offer: { type: 'offer', sdp } });
 	const o = await got;
 	if (o && o.offer && o.offer.sdp === sdp && o.from === uid1)
 		pass(`a ${sdp.length}-byte offer is relayed intact with compression both ways`);
@@ -146,7 +145,7 @@ async function relay(url, uid1, tok1, uid2, tok2) {
 	if (/permessage-deflate/.test(ext || '')) pass('the callee negotiated permessage-deflate');
 	else fail('the callee negotiated permessage-deflate', ext);
 	const ended = next(b, 'session:finalized');
-	a.emit('call:end', { roomId: sa.roomId });
+	a.emit('call:end', { roomId });
 	await ended;
 	pass('the call ends normally');
 	a.close(); b.close();
@@ -199,7 +198,7 @@ async function slow(url, uid1, tok1, uid2, tok2) {
 		else if (mode === 'flood') await flood(url, Number(arg));
 		else if (mode === 'relay') await relay(url, arg, ...rest);
 		else if (mode === 'slow') await slow(url, arg, ...rest);
-		else { console.error('usage: limits_check.js deflate|flood URL [BURST]'); process.exit(2); }
+		else { console.error('usage: limits_check.js deflate|flood|relay|slow URL [BURST | UID1 TOKEN1 UID2 TOKEN2]'); process.exit(2); }
 	} catch (e) { fail(mode, e.message); }
 	process.exit(0);
 })();
