@@ -28,10 +28,17 @@
  * of the user index, so every user still gets at most one frame per kind per interval. One
  * flush to every socket at once made all of them writeable in the same loop turn: every
  * second the loop stalled for the length of thousands of sends (30-80 ms with 2,000 sockets
- * a gateway), and that stall was the tail of every other event's latency. The next tick is
- * scheduled when a flush is done, so a user's visits are at least an interval apart. */
-#define QFEED_SLICES 16
-#define QFEED_PAGES (QFEED_SLICES + 1)
+ * a gateway), and that stall was the tail of every other event's latency. 16 slices still
+ * left bursts of about 125 sends a tick with 2,000 users watching the first page, and
+ * relays that landed behind one made the light-load p99 (3-3.5 ms against 1.3 with 400
+ * users); 64 keep a burst near 30. The next tick is scheduled when a flush is done, so a
+ * user's visits are at least an interval apart. */
+#define QFEED_SLICES 64
+/* The first page is read, and pending changes published, on every QFEED_READ_EVERY-th
+ * tick only: 16 reads an interval, as many as before the slices were cut finer. */
+#define QFEED_READ_EVERY 4
+#define QFEED_READS (QFEED_SLICES / QFEED_READ_EVERY)
+#define QFEED_PAGES (QFEED_READS + 1)
 
 enum { QF_QUEUE, QF_PRESENCE, QF_KINDS };
 static const char *const kind_event[QF_KINDS] = { "queue:update", "presence:update" };
@@ -69,11 +76,16 @@ struct qfeed {
 	lws_sorted_usec_list_t sul;	/* the flush timer */
 	int busy;			/* the first-page read is in flight */
 	unsigned slice;			/* the slice of users the next flush sends to */
+	unsigned ticks;			/* since the feed was made: every QFEED_READ_EVERY-th reads */
+	/* The lowest cursor of each slice's users when it was last sent to. A tick visits its
+	 * slice only, and a cursor moves only then, so the lowest of these is every local
+	 * user's lowest cursor. 0 until a slice is visited: nothing is dropped before that. */
+	uint64_t slice_min[QF_KINDS][QFEED_SLICES];
 	unsigned cut[QF_KINDS];		/* pending changes older than that read: the ones to flush */
 	unsigned nsocks;		/* bound sockets (the broadcast audience) */
 	struct qfeed_user *users[QFEED_USER_BUCKETS];
 	struct qlog log[QF_KINDS];
-	/* The first page of ns:available (sorted ids) as read by the last QFEED_PAGES ticks,
+	/* The first page of ns:available (sorted ids) as read by the last QFEED_PAGES reads,
 	 * newest first. A change counts as on the first page if any of them had it: a page read
 	 * in the same tick can have been executed after the change, and one from a tick before
 	 * too when the change's message came late, so a window of a whole interval is kept. */
@@ -454,30 +466,33 @@ static void
 flush(struct qfeed *qf)
 {
 	uint64_t min[QF_KINDS] = { UINT64_MAX, UINT64_MAX }, cur;
-	unsigned b, from = qf->slice * (QFEED_USER_BUCKETS / QFEED_SLICES),
+	unsigned b, s = qf->slice, from = s * (QFEED_USER_BUCKETS / QFEED_SLICES),
 	    to = from + QFEED_USER_BUCKETS / QFEED_SLICES;
 	struct qfeed_user *u;
 	struct conn *c;
-	int k, active, mine;
+	int k, active;
 
 	for (k = 0; k < QF_KINDS; k++)
 		publish(qf, &qf->log[k], qf->cut[k]);
 	qf->slice = (qf->slice + 1) % QFEED_SLICES;
-	for (b = 0; b < QFEED_USER_BUCKETS; b++) {
-		mine = b >= from && b < to;	/* this tick's slice: sent to */
+	for (b = from; b < to; b++)
 		for (u = qf->users[b]; u; u = u->hnext) {
-			for (active = 0, c = u->socks; mine && c && !active; c = c->qf_next)
+			for (active = 0, c = u->socks; c && !active; c = c->qf_next)
 				active = sock_active(c);
 			for (k = 0; k < QF_KINDS; k++) {
-				cur = mine ? deliver(qf, u, k, active) : u->cursor[k];
+				cur = deliver(qf, u, k, active);
 				if (cur < min[k])
 					min[k] = cur;
 			}
 		}
-	}
 	for (k = 0; k < QF_KINDS; k++) {
 		struct qlog *l = &qf->log[k];
+		unsigned i;
 
+		qf->slice_min[k][s] = min[k];
+		for (i = 0; i < QFEED_SLICES; i++)
+			if (qf->slice_min[k][i] < min[k])
+				min[k] = qf->slice_min[k][i];
 		while (l->count > 0 && (!l->slot[l->head] || l->base <= min[k]))
 			ring_pop(l);
 	}
@@ -512,21 +527,22 @@ on_page(struct gw *g, redisReply *reply, void *arg)
 	schedule(qf);
 }
 
-/* Every interval: read the first page (for users without a view; one extra member, since
- * a user's own place is not on its page), then flush the changes that arrived before the
- * read was sent, so the page is at least as new as each of them. Later ones wait. */
+/* Every QFEED_READ_EVERY-th tick: read the first page (for users without a view; one extra
+ * member, since a user's own place is not on its page), then flush the changes that arrived
+ * before the read was sent, so the page is at least as new as each of them. Later ones
+ * wait. The other ticks only send to their slice what is already published. */
 static void
 tick(lws_sorted_usec_list_t *sul)
 {
 	struct qfeed *qf = lws_container_of(sul, struct qfeed, sul);
 	struct gw *g = qf->g;
-	int k;
+	int k, read = qf->ticks++ % QFEED_READ_EVERY == 0;
 
 	if (qf->busy)
 		return;	/* on_page reschedules */
 	for (k = 0; k < QF_KINDS; k++)
-		qf->cut[k] = qf->log[k].npending;
-	if (qf->nsocks > 0 && g->bus &&
+		qf->cut[k] = read ? qf->log[k].npending : 0;
+	if (read && qf->nsocks > 0 && g->bus &&
 	    bus_cmd(g->bus, on_page, qf, "ZRANGE %s 0 %d", NS_KEY_AVAILABLE,
 	    g->cfg->queue_page_default) == 0) {
 		qf->busy = 1;
