@@ -150,8 +150,12 @@ on_reaped(struct gw *g, redisReply *reply, void *arg)
 	if (reply->element[0]->integer > 0)
 		ns_log_info("gateway: %lld sockets of stopped gateways treated as lost",
 		    reply->element[0]->integer);
-	if (reply->element[1]->integer < (long long)(uintptr_t)arg)
+	if (reply->element[1]->integer < (long long)(uintptr_t)arg) {
+		ns_log_info("gateway: redis holds %lld registrations of ours, %llu when the sweep"
+		    " was queued", reply->element[1]->integer,
+		    (unsigned long long)(uintptr_t)arg);
 		live_reregister_all(g);
+	}
 	for (i = 2; i < reply->elements; i++)
 		if (reply->element[i]->type == REDIS_REPLY_STRING)
 			ns_log_info("gateway: gateway %s is gone", reply->element[i]->str);
