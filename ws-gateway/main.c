@@ -64,11 +64,16 @@ on_wake(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop, (void)w, (void)revents;	/* only ends ev_run's wait */
 }
 
+/* A loop turn longer than this is logged: every socket and the Redis link waited for it,
+ * and a turn past redis_timeout_ms makes a working link look stalled. */
+#define GW_SLOW_TURN_MS 250
+
 /* One turn of the loop: handle what is ready, waiting at most about GW_WAKE_S; then write
  * the call ends the turn gathered, in one statement. */
 static int
 service(struct gw *g)
 {
+	int64_t t0 = ns_clock_mono_ms(), took;
 	int rc = 0;
 
 	if (!ev_loop_)
@@ -76,6 +81,8 @@ service(struct gw *g)
 	else
 		ev_run(ev_loop_, EVRUN_ONCE);
 	callend_flush(g);
+	if ((took = ns_clock_mono_ms() - t0) > GW_SLOW_TURN_MS)
+		ns_log_warn("gateway: a loop turn took %lld ms", (long long)took);
 	return rc;
 }
 
