@@ -77,6 +77,7 @@ static const struct cfg_item cfg_items[] = {
 	STR(gateway_id, "", 0, NULL, NULL),
 	STR(gateway_path, "/socket.io/", 0, check_abs_path, "a path starting with /"),
 	INT(gateway_max_connections, 19000, 1, 1000000),
+	INT(gateway_redis_backlog_max, 2048, 1, 1000000),
 	INT(ping_interval_ms, 25000, 100, 3600000),
 	INT(ping_timeout_ms, 60000, 100, 3600000),
 	INT(max_payload, 1000000, 1024, 104857600),

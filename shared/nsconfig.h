@@ -35,6 +35,7 @@ struct ns_config {
 	char gateway_id[64];			/* GATEWAY_ID, random when empty */
 	char gateway_path[64];			/* GATEWAY_PATH, default /socket.io/ */
 	int gateway_max_connections;		/* GATEWAY_MAX_CONNECTIONS */
+	int gateway_redis_backlog_max;		/* GATEWAY_REDIS_BACKLOG_MAX: commands awaiting Redis */
 	int ping_interval_ms;			/* PING_INTERVAL_MS */
 	int ping_timeout_ms;			/* PING_TIMEOUT_MS */
 	int max_payload;			/* MAX_PAYLOAD bytes per message */

@@ -255,6 +255,18 @@ call_queued(struct bus *b, struct call *c, int rc)
 }
 
 unsigned
+bus_pending(const struct bus *b)
+{
+	return b->cmd.pending > 0 ? (unsigned)b->cmd.pending : 0;
+}
+
+int
+bus_behind(const struct bus *b)
+{
+	return b->cmd.pending > b->g->cfg->gateway_redis_backlog_max;
+}
+
+unsigned
 bus_epoch(const struct bus *b)
 {
 	return b->epoch;

@@ -36,6 +36,12 @@ int bus_is_stopped(const struct bus *b);
 /* Changes whenever Redis may have forgotten loaded scripts: each new command connection, and
  * each NOSCRIPT error. */
 unsigned bus_epoch(const struct bus *b);
+/* Commands on the command link still waiting for their reply. */
+unsigned bus_pending(const struct bus *b);
+/* More than gateway_redis_backlog_max commands wait: Redis is behind. Work that can wait
+ * (new sockets, registrations sent again) is held back, so the backlog, and the memory its
+ * buffers take, stays bounded. */
+int bus_behind(const struct bus *b);
 /* Queue a command on the command link (printf-style as redisAsyncCommand, or argv).
  * fn may be NULL: fire and forget. Returns 0, or -1 when Redis is down (fn is not called). */
 int bus_cmd(struct bus *b, bus_reply_fn fn, void *arg, const char *fmt, ...);

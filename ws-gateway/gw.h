@@ -11,6 +11,7 @@ struct ns_config;
 struct bus;
 struct pg;
 struct qfeed;
+struct live_rereg;
 
 struct gw {
 	const struct ns_config *cfg;
@@ -29,9 +30,12 @@ struct gw {
 	lws_sorted_usec_list_t gwcheck;	/* dead-gateway sweep (sched.c) */
 	int gwcheck_busy;		/* a sweep is in flight */
 	int self_swept;			/* our own leftovers of a previous run are reaped */
+	int unghost_busy;		/* our registrations are being read back (sched.c) */
+	struct live_rereg *rereg;	/* sockets to register again, a batch a turn (live.c) */
 	lws_sorted_usec_list_t sweep;	/* heartbeat and handshake deadlines */
 	int sweep_ms;
 	int draining;			/* shutting down: refuse new connections */
+	int trim_due;			/* a Redis backlog grew the heap: trim it once drained */
 	/* qfeed */
 	struct qfeed *qfeed;		/* queue feed state, made on first use (qfeed.c) */
 	uint64_t qfeed_frames, qfeed_bytes;	/* update frames sent by the feed, their bytes */

@@ -201,11 +201,33 @@ http_serve(struct gw *g, struct lws *wsi, const char *uri)
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+/* Why a new socket is refused now (HTTP 503, so a proxy tries another gateway), or NULL. */
+static const char *
+refusal(const struct gw *g, enum metrics_counter *counter)
+{
+	if (g->draining) {
+		*counter = METRICS_REFUSED_DRAINING;
+		return "draining";
+	}
+	if (g->conns.count >= (uint32_t)g->cfg->gateway_max_connections) {
+		*counter = METRICS_REFUSED_CAPACITY;
+		return "at capacity";
+	}
+	/* Each socket costs scripts that would queue behind the backlog; the client retries
+	 * with backoff (Socket.IO reconnection) instead. */
+	if (g->bus && bus_behind(g->bus)) {
+		*counter = METRICS_REFUSED_BACKLOG;
+		return "redis behind";
+	}
+	return NULL;
+}
+
 int
 http_confirm_upgrade(struct gw *g, struct lws *wsi)
 {
 	char uri[HTTP_URI_MAX];
-	const char *err;
+	const char *err, *why;
+	enum metrics_counter counter;
 
 	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) < 0 ||
 	    !is_gateway_path(g, uri)) {
@@ -221,9 +243,9 @@ http_confirm_upgrade(struct gw *g, struct lws *wsi)
 		return reply(wsi, HTTP_STATUS_FORBIDDEN, "{\"error\":\"Origin not allowed\"}") ?
 		    -1 : 1;
 	}
-	if (g->draining || g->conns.count >= (uint32_t)g->cfg->gateway_max_connections) {
-		metrics_inc(g->draining ? METRICS_REFUSED_DRAINING : METRICS_REFUSED_CAPACITY);
-		ns_log_debug("gateway: upgrade refused: %s", g->draining ? "draining" : "at capacity");
+	if ((why = refusal(g, &counter))) {
+		metrics_inc(counter);
+		ns_log_debug("gateway: upgrade refused: %s", why);
 		return reply(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE,
 		    "{\"error\":\"Service unavailable\"}") ? -1 : 1;
 	}

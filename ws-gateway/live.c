@@ -151,14 +151,84 @@ num(char buf[LIVE_NUM_MAX], int64_t v)
 	return buf;
 }
 
-void
-live_register(struct gw *g, struct conn *c, const char *old_token)
+/* Sockets whose registration is to be sent again, by Socket.IO id, oldest first. They go
+ * out a batch per loop turn, and only while Redis is not behind (bus_behind): sending all of them in one turn (17,000 scripts) held the loop for 1-2 s,
+ * past redis_timeout_ms, so the link was dropped again with the scripts in flight, and the
+ * next sweep found them missing again (docs/BENCHMARKS.md, the many phase's cascade). */
+#define LIVE_REREG_BATCH 256		/* registrations sent per loop turn */
+#define LIVE_REREG_QUEUE_MAX 65536	/* past it, every socket is queued instead */
+
+struct live_rereg {
+	char (*sid)[CONN_SID_LEN + 1];
+	size_t head, len, cap;		/* a queue in sid[head .. len) */
+	int all;			/* queue every registered socket at the next pump */
+	uint64_t sent, lost;		/* for the log */
+};
+
+static struct live_rereg *
+rereg_of(struct gw *g)
+{
+	if (!g->rereg)
+		g->rereg = calloc(1, sizeof(*g->rereg));
+	return g->rereg;
+}
+
+static void
+rereg_push(struct gw *g, const char *sid)
+{
+	struct live_rereg *q = rereg_of(g);
+	void *p;
+	size_t cap;
+
+	if (!q || q->all)
+		return;
+	if (q->len == q->cap) {
+		if (q->head > 0) {	/* reuse what was sent */
+			memmove(q->sid, q->sid + q->head, (q->len - q->head) * sizeof(*q->sid));
+			q->len -= q->head;
+			q->head = 0;
+		}
+		if (q->len == q->cap) {
+			cap = q->cap ? q->cap * 2 : 256;
+			if (cap > LIVE_REREG_QUEUE_MAX || !(p = realloc(q->sid, cap * sizeof(*q->sid)))) {
+				q->all = 1;
+				return;
+			}
+			q->sid = p;
+			q->cap = cap;
+		}
+	}
+	memcpy(q->sid[q->len++], sid, CONN_SID_LEN + 1);
+}
+
+/* Registered in Redis as far as this process knows (unregistration waits for the close). */
+static int
+registered(const struct conn *c)
+{
+	return c->authed && c->connected;
+}
+
+/* The registration's reply; arg: a copy of the socket's id. NULL: the link dropped it
+ * (or Redis refused it), so it is sent again if the socket is still here. */
+static void
+on_registered(struct gw *g, redisReply *reply, void *arg)
+{
+	if (!reply && conn_find(g, arg)) {
+		rereg_push(g, arg);
+		if (g->rereg)
+			g->rereg->lost++;
+	}
+	free(arg);
+}
+
+static void
+send_registration(struct gw *g, struct conn *c, const char *old_token)
 {
 	char sock[NS_KEY_MAX], us[NS_KEY_MAX], ss[NS_KEY_MAX], oss[NS_KEY_MAX], pres[NS_KEY_MAX];
 	char sockp[NS_KEY_MAX], gwp[NS_KEY_MAX], now[LIVE_NUM_MAX], cap[LIVE_NUM_MAX];
 	const char *a[14];
+	char *sid;
 
-	qfeed_bind(g, c);
 	if (!ns_keys_socket(sock, c->sio_sid) || !ns_keys_user_sockets(us, c->user_id) ||
 	    !ns_keys_session_sockets(ss, c->token) ||
 	    !ns_keys_session_sockets(oss, old_token ? old_token : c->token) ||
@@ -179,14 +249,19 @@ live_register(struct gw *g, struct conn *c, const char *old_token)
 	a[11] = num(cap, g->cfg->sockets_per_user);
 	a[12] = sockp;
 	a[13] = gwp;
-	run(g, "registration", register_lua, 6, 14, a);
+	if (!(sid = strdup(c->sio_sid)))
+		return;	/* the sweep finds it missing (sched.c) */
+	if (gwlua_eval(g, "registration", register_lua, 6, 14, a, on_registered, sid) < 0) {
+		rereg_push(g, sid);	/* Redis down: sent once it is back */
+		free(sid);
+	}
 }
 
-/* Registered in Redis as far as this process knows (unregistration waits for the close). */
-static int
-registered(const struct conn *c)
+void
+live_register(struct gw *g, struct conn *c, const char *old_token)
 {
-	return c->authed && c->connected;
+	qfeed_bind(g, c);
+	send_registration(g, c, old_token);
 }
 
 static int
@@ -207,21 +282,91 @@ live_count(struct gw *g)
 }
 
 static int
-reregister_one(struct lws_dll2 *d, void *user)
+queue_one(struct lws_dll2 *d, void *user)
 {
 	struct conn *c = lws_container_of(d, struct conn, list);
+	struct live_rereg *q = user;
 
-	if (registered(c) && !c->close_code && !c->flush_close)
-		live_register(user, c, NULL);
+	if (registered(c) && q->len < q->cap)
+		memcpy(q->sid[q->len++], c->sio_sid, CONN_SID_LEN + 1);
+	return 0;
+}
+
+/* Queue every registered socket: the queue is sized to the sockets (each process holds at
+ * most gateway_max_connections), not to LIVE_REREG_QUEUE_MAX. */
+static int
+queue_all(struct gw *g, struct live_rereg *q)
+{
+	void *p;
+
+	q->head = q->len = 0;
+	if (g->conns.count > q->cap) {
+		if (!(p = realloc(q->sid, g->conns.count * sizeof(*q->sid))))
+			return -1;
+		q->sid = p;
+		q->cap = g->conns.count;
+	}
+	lws_dll2_foreach_safe(&g->conns, q, queue_one);
+	q->all = 0;
 	return 0;
 }
 
 void
 live_reregister_all(struct gw *g)
 {
-	ns_log_info("gateway: registrations lost in redis: registering %u sockets again",
-	    live_count(g));
-	lws_dll2_foreach_safe(&g->conns, g, reregister_one);
+	struct live_rereg *q = rereg_of(g);
+
+	if (q)
+		q->all = 1;
+}
+
+unsigned
+live_reregister_pending(struct gw *g)
+{
+	struct live_rereg *q = g->rereg;
+
+	return q ? (unsigned)(q->len - q->head) + (q->all ? 1 : 0) : 0;
+}
+
+void
+live_reregister_pump(struct gw *g)
+{
+	struct live_rereg *q = g->rereg;
+	struct conn *c;
+	unsigned n = 0;
+
+	if (!q || g->draining || !bus_is_up(g->bus))
+		return;	/* draining: the sockets are handed off, not registered */
+	if (q->all) {
+		if (queue_all(g, q) < 0)
+			return;	/* no memory now: the next turn tries again */
+		ns_log_info("gateway: registrations lost in redis: registering %zu sockets again",
+		    q->len);
+	}
+	while (q->head < q->len && n < LIVE_REREG_BATCH &&
+	    !bus_behind(g->bus)) {
+		c = conn_find(g, q->sid[q->head++]);
+		if (c && registered(c) && !c->close_code && !c->flush_close) {
+			send_registration(g, c, NULL);
+			n++;
+		}
+	}
+	q->sent += n;
+	if (q->head == q->len && !q->all) {
+		ns_log_info("gateway: %llu registrations sent again (%llu lost in flight)",
+		    (unsigned long long)q->sent, (unsigned long long)q->lost);
+		live_reregister_free(g);
+	}
+}
+
+void
+live_reregister_free(struct gw *g)
+{
+	if (g->rereg) {
+		free(g->rereg->sid);
+		free(g->rereg);
+		g->rereg = NULL;
+	}
 }
 
 void

@@ -24,8 +24,16 @@ void live_unregister(struct gw *g, struct conn *c);
 /* How many of this gateway's sockets should be registered in Redis. */
 unsigned live_count(struct gw *g);
 /* Register every authenticated socket of this gateway again (Redis lost them, or another
- * gateway took this one for dead and reaped them). */
+ * gateway took this one for dead and reaped them): queued, and sent by the pump. A
+ * registration the link drops in flight is queued the same way, on its own. */
 void live_reregister_all(struct gw *g);
+/* Send a batch of the queued registrations; once per loop turn. Paced by the replies: no
+ * more while the command link has many waiting. */
+void live_reregister_pump(struct gw *g);
+/* Registrations still queued (nonzero while a full re-registration is pending). */
+unsigned live_reregister_pending(struct gw *g);
+/* Drop the queue (shutdown). */
+void live_reregister_free(struct gw *g);
 
 /* Event handlers (§3.3); unauthenticated sockets are ignored. */
 void live_presence_join(struct gw *g, struct conn *c, json_object *payload);

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -68,6 +69,29 @@ on_wake(struct ev_loop *loop, ev_timer *w, int revents)
  * and a turn past redis_timeout_ms makes a working link look stalled. */
 #define GW_SLOW_TURN_MS 250
 
+/* A Redis backlog this deep (commands waiting for replies) grows the heap by megabytes of
+ * command buffers and reply contexts spread among the sockets' own allocations; once it is
+ * down to GW_TRIM_AFTER the free pages are given back to the system (malloc_trim), or the
+ * process keeps the peak of a connect storm for good. */
+#define GW_TRIM_BACKLOG 2048
+#define GW_TRIM_AFTER 64
+
+static void
+trim_after_backlog(struct gw *g)
+{
+	unsigned n;
+
+	if (!g->bus)
+		return;
+	n = bus_pending(g->bus);
+	if (n > GW_TRIM_BACKLOG)
+		g->trim_due = 1;
+	else if (g->trim_due && n <= GW_TRIM_AFTER) {
+		g->trim_due = 0;
+		malloc_trim(0);
+	}
+}
+
 /* One turn of the loop: handle what is ready, waiting at most about GW_WAKE_S; then write
  * the call ends the turn gathered, in one statement. */
 static int
@@ -81,6 +105,8 @@ service(struct gw *g)
 	else
 		ev_run(ev_loop_, EVRUN_ONCE);
 	callend_flush(g);
+	live_reregister_pump(g);
+	trim_after_backlog(g);
 	if ((took = ns_clock_mono_ms() - t0) > GW_SLOW_TURN_MS)
 		ns_log_warn("gateway: a loop turn took %lld ms", (long long)took);
 	return rc;
@@ -372,6 +398,7 @@ main(int argc, char **argv)
 	ns_log_info("gateway %s: stopping (%u sockets)", g.id, (unsigned)g.conns.count);
 	drain(&g);
 	qfeed_free(&g);
+	live_reregister_free(&g);
 	conn_index_free(&g);
 	callend_shutdown(&g);
 	pg_free(g.pg);		/* before the context: both detach their wsis */

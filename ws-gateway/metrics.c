@@ -122,6 +122,7 @@ static const struct reason forced_closes[] = {
 static const struct reason refusals[] = {
 	{ "capacity", METRICS_REFUSED_CAPACITY },
 	{ "draining", METRICS_REFUSED_DRAINING },
+	{ "redis_behind", METRICS_REFUSED_BACKLOG },
 	{ "bad_request", METRICS_REFUSED_OTHER },
 	{ NULL, 0 }
 };

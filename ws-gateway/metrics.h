@@ -19,6 +19,7 @@ enum metrics_counter {
 	METRICS_CLOSE_CONNECT_TIMEOUT,
 	METRICS_REFUSED_CAPACITY,	/* upgrade answered 503: at gateway_max_connections */
 	METRICS_REFUSED_DRAINING,
+	METRICS_REFUSED_BACKLOG,	/* upgrade answered 503: Redis behind (bus_behind) */
 	METRICS_REFUSED_OTHER,		/* wrong path, query or origin */
 	METRICS_FRAMES_SENT,
 	METRICS_BYTES_SENT,

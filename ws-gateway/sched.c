@@ -10,6 +10,7 @@
 #include "log.h"
 #include "bus.h"
 #include "callend.h"
+#include "conn.h"
 #include "gw.h"
 #include "gwlua.h"
 #include "keys.h"
@@ -61,26 +62,29 @@ static const char tick_lua[] =
  * way. Answers {reaped, how many registrations we have, deadId, ...}: fewer than our
  * sockets means Redis lost them or another gateway took us for dead (a stalled loop, a cut
  * link), and we register them again. */
+#define REAP_FN \
+	"local function reap(gw, sid)\n" \
+	"  local s = hash(SOCK .. sid)\n" \
+	"  if not s or s." NS_SOCK_GATEWAY " ~= gw or not s." NS_SOCK_USER " then return end\n" \
+	"  local uid = s." NS_SOCK_USER "\n" \
+	"  redis.call('DEL', SOCK .. sid)\n" \
+	"  redis.call('ZREM', P_USOCKS .. uid, sid)\n" \
+	"  if s." NS_SOCK_SESSION " then redis.call('SREM', SSOCKS .. s." NS_SOCK_SESSION ", sid) end\n" \
+	"  local rid = redis.call('GET', P_UROOM .. uid)\n" \
+	"  if rid then redis.call('SREM', P_ROOM .. rid .. ':socks', sid) end\n" \
+	"  if redis.call('ZCARD', P_USOCKS .. uid) == 0 then\n" \
+	"    unavailable(uid, false)\n" \
+	"    redis.call('ZADD', S_GRACE, now + grace, uid)\n" \
+	"  end\n" \
+	"  out[1] = out[1] + 1\n" \
+	"end\n"
+
 static const char reap_lua[] =
 	GWLUA_PRELUDE
 	"local now, grace, lim = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
 	"local self, cutoff, SOCK, SSOCKS = ARGV[4], tonumber(ARGV[5]), ARGV[6], ARGV[7]\n"
 	"local out = {0, 0}\n"
-	"local function reap(gw, sid)\n"
-	"  local s = hash(SOCK .. sid)\n"
-	"  if not s or s." NS_SOCK_GATEWAY " ~= gw or not s." NS_SOCK_USER " then return end\n"
-	"  local uid = s." NS_SOCK_USER "\n"
-	"  redis.call('DEL', SOCK .. sid)\n"
-	"  redis.call('ZREM', P_USOCKS .. uid, sid)\n"
-	"  if s." NS_SOCK_SESSION " then redis.call('SREM', SSOCKS .. s." NS_SOCK_SESSION ", sid) end\n"
-	"  local rid = redis.call('GET', P_UROOM .. uid)\n"
-	"  if rid then redis.call('SREM', P_ROOM .. rid .. ':socks', sid) end\n"
-	"  if redis.call('ZCARD', P_USOCKS .. uid) == 0 then\n"
-	"    unavailable(uid, false)\n"
-	"    redis.call('ZADD', S_GRACE, now + grace, uid)\n"
-	"  end\n"
-	"  out[1] = out[1] + 1\n"
-	"end\n"
+	REAP_FN
 	"if cutoff > 0 then\n"
 	"  for _, sid in ipairs(redis.call('SMEMBERS', P_GWSOCKS .. self)) do\n"
 	"    local at = tonumber(redis.call('HGET', SOCK .. sid, '" NS_SOCK_AUTH_AT "') or '0') or 0\n"
@@ -105,6 +109,24 @@ static const char reap_lua[] =
 	"end\n"
 	"out[2] = redis.call('SCARD', P_GWSOCKS .. self)\n"
 	"return out\n";
+
+/* Registrations of ours in Redis with no socket here: the link dropped their
+ * unregistrations in flight (a stall while thousands of sockets closed at once). Treated as
+ * transport losses, as the sweep treats a dead gateway's. KEYS: none.
+ * ARGV: now, grace ms, own id, sock prefix, ssocks prefix, socketId... */
+static const char unghost_lua[] =
+	GWLUA_PRELUDE
+	"local now, grace, self, SOCK, SSOCKS = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3],"
+	" ARGV[4], ARGV[5]\n"
+	"local out = {0}\n"
+	REAP_FN
+	"for i = 6, #ARGV do\n"
+	"  if redis.call('SREM', P_GWSOCKS .. self, ARGV[i]) == 1 then reap(self, ARGV[i]) end\n"
+	"end\n"
+	"return out[1]\n";
+
+#define UNGHOST_ARGS 5			/* before the socket ids */
+#define UNGHOST_BATCH (GWLUA_ARGS_MAX - UNGHOST_ARGS)
 
 static void tick(lws_sorted_usec_list_t *sul);
 
@@ -134,11 +156,62 @@ tick(lws_sorted_usec_list_t *sul)
 	    (lws_usec_t)g->cfg->sched_tick_ms * LWS_US_PER_MS);
 }
 
-/* arg: how many registrations we had when the sweep was queued. Everything queued before
- * it on the command link has run by then, so Redis holding fewer means some were lost. */
+static void
+unghost_send(struct gw *g, const char **a, int n)
+{
+	if (n > UNGHOST_ARGS)
+		gwlua_eval(g, "stale registrations", unghost_lua, 0, n, a, NULL, NULL);
+}
+
+/* Our registrations as Redis has them: remove those with no live socket here. A socket
+ * that closed after SMEMBERS ran has sent its own unregistration; reaping it again finds
+ * nothing. */
+static void
+on_members(struct gw *g, redisReply *reply, void *arg)
+{
+	char now[NUM_MAX], grace[NUM_MAX], sockp[NS_KEY_MAX], ssp[NS_KEY_MAX];
+	const char *a[GWLUA_ARGS_MAX];
+	size_t i, stale = 0;
+	int n = UNGHOST_ARGS;
+
+	(void)arg;
+	g->unghost_busy = 0;
+	if (!reply || reply->type != REDIS_REPLY_ARRAY || !ns_keys_socket(sockp, "") ||
+	    !ns_keys_session_sockets(ssp, ""))
+		return;
+	snprintf(now, sizeof(now), "%" PRId64, ns_clock_now_ms());
+	snprintf(grace, sizeof(grace), "%d", g->cfg->disconnect_grace_ms);
+	a[0] = now;
+	a[1] = grace;
+	a[2] = g->id;
+	a[3] = sockp;
+	a[4] = ssp;
+	for (i = 0; i < reply->elements; i++) {
+		if (reply->element[i]->type != REDIS_REPLY_STRING ||
+		    conn_find(g, reply->element[i]->str))
+			continue;
+		a[n++] = reply->element[i]->str;
+		stale++;
+		if (n == GWLUA_ARGS_MAX) {
+			unghost_send(g, a, n);
+			n = UNGHOST_ARGS;
+		}
+	}
+	unghost_send(g, a, n);
+	if (stale)
+		ns_log_info("gateway: %zu registrations of closed sockets removed", stale);
+}
+
+/* arg: 1 + how many registrations we had when the sweep was queued, or 0 while some were
+ * queued to be sent again (live.c) and are not in Redis yet. Everything queued before the
+ * sweep on the command link has run by then, so Redis holding fewer means some were lost
+ * without a failed reply (a restarted Redis, or another gateway reaped us), and more means
+ * unregistrations were lost (a dropped link). */
 static void
 on_reaped(struct gw *g, redisReply *reply, void *arg)
 {
+	long long had = (long long)(uintptr_t)arg - 1;
+	char key[NS_KEY_MAX];
 	size_t i;
 
 	g->gwcheck_busy = 0;
@@ -150,12 +223,15 @@ on_reaped(struct gw *g, redisReply *reply, void *arg)
 	if (reply->element[0]->integer > 0)
 		ns_log_info("gateway: %lld sockets of stopped gateways treated as lost",
 		    reply->element[0]->integer);
-	if (reply->element[1]->integer < (long long)(uintptr_t)arg) {
-		ns_log_info("gateway: redis holds %lld registrations of ours, %llu when the sweep"
-		    " was queued", reply->element[1]->integer,
-		    (unsigned long long)(uintptr_t)arg);
+	if (had >= 0 && reply->element[1]->integer != had)
+		ns_log_info("gateway: redis holds %lld registrations of ours, %lld when the sweep"
+		    " was queued", reply->element[1]->integer, had);
+	if (had >= 0 && reply->element[1]->integer < had)
 		live_reregister_all(g);
-	}
+	else if (had >= 0 && reply->element[1]->integer > had && !g->unghost_busy &&
+	    ns_keys_gateway_sockets(key, g->id) &&
+	    bus_cmd(g->bus, on_members, NULL, "SMEMBERS %s", key) == 0)
+		g->unghost_busy = 1;
 	for (i = 2; i < reply->elements; i++)
 		if (reply->element[i]->type == REDIS_REPLY_STRING)
 			ns_log_info("gateway: gateway %s is gone", reply->element[i]->str);
@@ -182,7 +258,7 @@ gwcheck(lws_sorted_usec_list_t *sul)
 		a[5] = sockp;
 		a[6] = ssp;
 		if (gwlua_eval(g, "dead-gateway sweep", reap_lua, 0, 7, a, on_reaped,
-		    (void *)(uintptr_t)live_count(g)) == 0)
+		    (void *)(uintptr_t)(live_reregister_pending(g) ? 0 : live_count(g) + 1)) == 0)
 			g->gwcheck_busy = 1;
 	}
 	lws_sul_schedule(g->ctx, 0, &g->gwcheck, gwcheck,

@@ -6,7 +6,8 @@
  * Dead gateways (§3.9): every gateway_check_ms each gateway looks for gateways listed in
  * ns:gateways whose heartbeat (bus.c) has expired and treats their registered sockets
  * (ns:gwsocks:<id>) as transport losses, so the grace above cleans their users up. The
- * same sweep registers our sockets again when Redis holds fewer of them than we have. */
+ * same sweep registers our sockets again when Redis holds fewer of them than we have, and
+ * removes those of sockets already closed when it holds more. */
 #ifndef NS_SCHED_H
 #define NS_SCHED_H
 

@@ -4,7 +4,8 @@
 # the other one (heartbeat gone), its sockets are treated as transport losses (§3.9), a
 # client reconnects through nginx and a user who does not is cleaned up; a restart under the
 # same id reaps what the previous process left; a SIGTERMed gateway hands its sockets off and
-# exits within 10 s; a gateway registers its sockets again when Redis lost them.
+# exits within 10 s; a gateway registers its sockets again when Redis lost them, or when a
+# Redis stall made it drop them in flight, and removes those of closed sockets it holds.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
 if ! t_node_ready; then
@@ -111,6 +112,31 @@ t_is "$?" 0 "the SIGTERMed gateway logged a clean stop"
 SURVIVOR=gw1
 [ "$STOPPED" = gw1 ] && SURVIVOR=gw2
 node_check "lost registration" lost "http://127.0.0.1:${PORTS[$((${SURVIVOR#gw} - 1))]}" "$(tok 1)" "$(uid 1)"
+
+# 5. A Redis stall past redis_timeout_ms drops the link with registrations in flight: the
+# gateway sends those again once Redis answers, a batch per loop turn.
+node_check "Redis stall" stall "http://127.0.0.1:${PORTS[$((${SURVIVOR#gw} - 1))]}" \
+	"$STACK_DIR/logs/gateway-${SURVIVOR#gw}.log" "$(tok 2):$(uid 2)" "$(tok 3):$(uid 3)" \
+	"$(tok 4):$(uid 4)" "$(tok 5):$(uid 5)"
+
+# 6. A registration of the gateway's in Redis whose socket is gone (its unregistration lost
+# with a dropped link) is removed by the gateway's sweep.
+node_check "stale registration" stale "http://127.0.0.1:${PORTS[$((${SURVIVOR#gw} - 1))]}" \
+	"$(tok 6)" "$(uid 6)" "$(uid 7)"
+
+# 7. Redis behind: a gateway with gateway_redis_backlog_max 3 (and a Redis timeout longer
+# than the stall, so it waits instead of reconnecting) refuses upgrades while more commands
+# wait, and accepts them again after.
+BEHIND_PORT=$(stack__free_port) || t_bail "no free port"
+GATEWAY_HOST=127.0.0.1 GATEWAY_PORT=$BEHIND_PORT GATEWAY_ID=gw-behind GATEWAY_REDIS_BACKLOG_MAX=3 \
+	REDIS_TIMEOUT_MS=5000 "$GW_BIN" </dev/null >>"$STACK_DIR/logs/gateway-behind.log" 2>&1 &
+BEHIND_PID=$!
+stack__record gateway "$BEHIND_PID" "$GW_BIN"
+t_ok "a gateway with a backlog ceiling of 3 starts" stack_wait_for 10 stack__gw_ready "$BEHIND_PORT"
+node_check "Redis behind" behind "http://127.0.0.1:$BEHIND_PORT" "$(tok 7)" "$(tok 8)" "$(tok 9)" \
+	"$(tok 4)" "$(tok 5)" "$(tok 6)"
+kill -TERM "$BEHIND_PID" 2>/dev/null
+wait "$BEHIND_PID" 2>/dev/null
 
 t_is "$(stack_pids gateway | wc -l | tr -d ' ')" 1 "one gateway still running"
 t_done

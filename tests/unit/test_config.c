@@ -12,7 +12,8 @@ static const char *const env_names[] = {
 	"REDIS_URL", "REDIS_TIMEOUT_MS", "LOG_LEVEL", "ENVIRONMENT", "NODE_ENV", "MEDIA_DIR",
 	"MIGRATIONS_DIR", "ALLOWED_ORIGINS", "METRICS_ALLOW", "JSON_BODY_MAX", "WEBHOOK_BODY_MAX",
 	"SELFIE_MAX", "VIDEO_MAX", "API_WORKERS", "GATEWAY_HOST", "GATEWAY_PORT", "GATEWAY_ID",
-	"GATEWAY_PATH", "GATEWAY_MAX_CONNECTIONS", "PING_INTERVAL_MS", "PING_TIMEOUT_MS",
+	"GATEWAY_PATH", "GATEWAY_MAX_CONNECTIONS", "GATEWAY_REDIS_BACKLOG_MAX",
+	"PING_INTERVAL_MS", "PING_TIMEOUT_MS",
 	"MAX_PAYLOAD", "CONNECT_TIMEOUT_MS", "SOCKETS_PER_USER", "SEND_QUEUE_MAX",
 	"SOCKET_EVENTS_PER_SECOND", "SOCKET_EVENTS_BURST", "QUEUE_UPDATE_INTERVAL_MS",
 	"TRUSTED_PROXIES", "TURN_SECRET", "TURN_URLS", "STRIPE_SECRET_KEY",
@@ -85,6 +86,7 @@ main(void)
 	tap_is_str(c.gateway_id, "", "default gateway_id");
 	tap_is_str(c.gateway_path, "/socket.io/", "default gateway_path");
 	tap_is_int(c.gateway_max_connections, 19000, "default gateway_max_connections");
+	tap_is_int(c.gateway_redis_backlog_max, 2048, "default gateway_redis_backlog_max");
 	tap_is_int(c.ping_interval_ms, 25000, "default ping_interval_ms");
 	tap_is_int(c.ping_timeout_ms, 60000, "default ping_timeout_ms");
 	tap_is_int(c.max_payload, 1000000, "default max_payload");

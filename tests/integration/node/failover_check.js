@@ -6,10 +6,14 @@
 //   node failover_check.js kill  NGINX_URL GWS TOKEN_A USER_A TOKEN_B USER_B TOKEN_C USER_C
 //   node failover_check.js term  NGINX_URL GWS TOKEN:USER...
 //   node failover_check.js lost  URL TOKEN USER
+//   node failover_check.js stall URL GATEWAY_LOG TOKEN:USER...
+//   node failover_check.js stale URL TOKEN USER OTHER_USER
+//   node failover_check.js behind URL TOKEN... (a gateway with gateway_redis_backlog_max 3)
 'use strict';
 const { io } = require('socket.io-client');
 const { execFileSync } = require('child_process');
 const fs = require('fs');
+const http = require('http');
 
 const STEP_MS = 8000;	// bound on every single wait
 const MARGIN_MS = 3000;
@@ -78,7 +82,7 @@ async function waitFor(what, fn, ms = STEP_MS) {
 	const end = Date.now() + ms;
 	let last;
 	for (;;) {
-		last = fn();
+		last = await fn();
 		if (last === true) { pass(what); return true; }
 		if (Date.now() >= end) break;
 		await sleep(100);
@@ -249,7 +253,117 @@ const cmds = {
 		}, CHECK_MS + MARGIN_MS);
 		s.close();
 	},
+
+	// Redis stops answering for longer than redis_timeout_ms while sockets register: the
+	// gateway drops the link with their registrations in flight, and sends those again, on
+	// their own, once Redis is back.
+	async stall(url, log, ...pairs) {
+		const from = fs.statSync(log).size;
+		const since = () => fs.readFileSync(log, 'utf8').slice(from);
+		redis('CLIENT', 'PAUSE', '1500', 'ALL');
+		const socks = await Promise.all(pairs.map(async (p) => {
+			const [token, uid] = p.split(':');
+			const s = await authed(url, token);
+			s.uid = uid;
+			return s;
+		}));
+		// Only the log until Redis answers again: redis-cli would wait out the pause and
+		// block this process's loop with it.
+		await waitFor('the gateway takes the stalled link for down', () => /redis down/.test(since()) || since().slice(-300), STEP_MS);
+		await waitFor('the registrations it dropped are sent again once Redis is back', () => {
+			const m = /(\d+) registrations sent again \((\d+) lost in flight\)/.exec(since());
+			return (m !== null && Number(m[2]) >= 1) || since().slice(-300);
+		}, STEP_MS);
+		const gw = gatewayOf(socks[0].id);
+		check(gw !== '', 'a socket that connected during the stall is registered', socks[0].id);
+		const missing = socks.filter((s) => gatewayOf(s.id) !== gw ||
+			redis('SISMEMBER', `ns:gwsocks:${gw}`, s.id) !== '1' ||
+			!lines(redis('ZRANGE', `ns:usocks:${s.uid}`, '0', '-1')).includes(s.id) ||
+			redis('SISMEMBER', 'ns:online', s.uid) !== '1');
+		check(missing.length === 0, 'every socket that connected during the stall is registered and online',
+			missing.map((s) => s.id));
+		for (const s of socks) s.close();
+	},
+
+	// Redis holds a registration of this gateway whose socket is gone (its unregistration
+	// was lost with a dropped link): the gateway's sweep removes it as a transport loss, and
+	// the grace cleans its user up. The gateway's live socket keeps its registration.
+	async stale(url, token, uid, other) {
+		const s = await authed(url, token);
+		const gw = gatewayOf(s.id);
+		const sid = 'stale0000000000000000'.slice(0, 20);
+		redis('EVAL', "redis.call('HSET', KEYS[1], 'gatewayId', ARGV[1], 'socketId', ARGV[2], 'userId', ARGV[3],"
+			+ " 'sessionToken', 'gone', 'authenticatedAt', '1'); redis.call('ZADD', KEYS[2], 1, ARGV[2]);"
+			+ " redis.call('SADD', KEYS[3], ARGV[2]); return redis.call('SADD', 'ns:online', ARGV[3])",
+			'3', `ns:sock:${sid}`, `ns:usocks:${other}`, `ns:gwsocks:${gw}`, gw, sid, other);
+		await waitFor('a registration of the gateway with no socket is removed by its sweep', () => {
+			const h = redis('EXISTS', `ns:sock:${sid}`), m = redis('SISMEMBER', `ns:gwsocks:${gw}`, sid);
+			const z = redis('ZCARD', `ns:usocks:${other}`);
+			return (h === '0' && m === '0' && z === '0') || { h, m, z };
+		}, CHECK_MS + MARGIN_MS);
+		await waitFor('its user is cleaned up after the grace', () =>
+			redis('SISMEMBER', 'ns:online', other) === '0' || 'still online', GRACE_MS + TICK_MS + MARGIN_MS);
+		check(gatewayOf(s.id) === gw && redis('SISMEMBER', `ns:gwsocks:${gw}`, s.id) === '1',
+			'the live socket keeps its registration', gatewayOf(s.id));
+		s.close();
+	},
+
+	// Redis stops answering: once more commands wait for it than gateway_redis_backlog_max,
+	// the gateway answers new upgrades 503 with a JSON error, and accepts them again once
+	// the backlog is gone. Sockets already open stay open.
+	async behind(url, first, ...tokens) {
+		const s0 = await authed(url, first);
+		redis('CLIENT', 'PAUSE', '2000', 'ALL');
+		const socks = [];
+		let refused = null;
+		// Each accepted socket adds a registration to the wait; so do the gateway's timers.
+		for (const t of tokens) {
+			const r = await upgrade(url);
+			if (r.status !== 101) { refused = r; break; }
+			try { socks.push(await authed(url, t)); } catch (e) { /* refused in between */ }
+		}
+		check(refused !== null && refused.status === 503 && /"error"/.test(refused.body),
+			'an upgrade while Redis is behind is answered 503 with a JSON error', JSON.stringify(refused));
+		check(s0.connected && socks.every((s) => s.connected), 'the open sockets stay connected',
+			[s0, ...socks].map((s) => s.connected));
+		let last;
+		await waitFor('upgrades are accepted again once Redis has answered', async () => {
+			last = await upgrade(url);
+			return last.status === 101 || last;
+		}, STEP_MS);
+		const m = await get(`${url}/metrics`);
+		check(/napalmsky_gateway_upgrades_refused_total\{[^}]*reason="redis_behind"\} [1-9]/.test(m),
+			'the refusals are counted under reason="redis_behind"', m.split('\n').filter((l) => /refused/.test(l)).join(' '));
+		for (const s of [s0, ...socks]) s.close();
+	},
 };
+
+// A bare WebSocket upgrade: {status, body} (101 when accepted; that socket is dropped).
+function upgrade(url) {
+	return new Promise((resolve) => {
+		const req = http.get(`${url}/socket.io/?EIO=4&transport=websocket`, {
+			headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13',
+				'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+		});
+		req.on('upgrade', (res, sock) => { sock.destroy(); resolve({ status: 101 }); });
+		req.on('response', (res) => {
+			let body = '';
+			res.on('data', (d) => { body += d; });
+			res.on('end', () => resolve({ status: res.statusCode, body }));
+		});
+		req.on('error', (e) => resolve({ status: 0, body: e.message }));
+	});
+}
+
+function get(url) {
+	return new Promise((resolve) => {
+		http.get(url, (res) => {
+			let body = '';
+			res.on('data', (d) => { body += d; });
+			res.on('end', () => resolve(body));
+		}).on('error', (e) => resolve(e.message));
+	});
+}
 
 (async () => {
 	const [cmd, ...args] = process.argv.slice(2);
