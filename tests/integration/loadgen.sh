@@ -129,5 +129,19 @@ else
 	t_skip 3 "python3 not installed"
 fi
 
+# A full gateway answers the upgrade 503 (lws writes it as HTTP/1.0): named, not "not HTTP".
+FULL_PORT=$(stack__free_port) || t_bail "no free port"
+GATEWAY_HOST=127.0.0.1 GATEWAY_PORT=$FULL_PORT GATEWAY_ID=gw-full GATEWAY_MAX_CONNECTIONS=1 \
+	"$(stack_bin napalmsky-gateway)" </dev/null >>"$STACK_DIR/logs/gateway-full.log" 2>&1 &
+FULL_PID=$!
+stack__record gateway "$FULL_PID" "$(stack_bin napalmsky-gateway)"
+stack_wait_for 10 stack__gw_ready "$FULL_PORT" || t_diag "the full gateway did not start"
+run full --users <(sed -n 2,3p "$T_TMP/connect.txt") --url "ws://127.0.0.1:$FULL_PORT/socket.io/" \
+	--retries 0 --concurrency 1 --duration 0 --gateway-pid "$FULL_PID"
+t_is "$(j full connect.held) $(j full connect.failed) $(j full 'errors.by_kind.connect: upgrade: 503 (gateway full, draining or Redis behind)')" \
+	"1 1 1" "full gateway: one held, one refused with 503 and named so" "$(cat "$T_TMP/full.out")"
+kill "$FULL_PID" 2>/dev/null
+wait "$FULL_PID" 2>/dev/null
+
 t_is "$(stack_pids gateway | wc -l | tr -d ' ')" 2 "both gateways still running"
 t_done
