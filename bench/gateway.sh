@@ -14,7 +14,9 @@
 #   light: the same with GWB_LIGHT_FLOWS (2) concurrent flows and other users: the latency
 #          of each step when nothing queues behind it;
 #   churn: GWB_CHURN_USERS (10000) queued users on 2 gateways, GWB_RATE (100) queue toggles/s:
-#          update frames and bytes received versus a broadcast to every socket.
+#          update frames and bytes received versus a broadcast to every socket;
+#   drain: (not in the default list) GWB_PER_GATEWAY sockets held on one gateway, then
+#          SIGTERM: the time to exit, slow loop turns, and the registrations it left in Redis.
 # Sourced, it needs stack.sh and tests/lib/seed.sh loaded, PostgreSQL (migrated) and Redis up.
 # Environment: GWB_SCALE (percent of every size above, default 100), GWB_PHASES ("one many
 #   flows light churn"), GWB_HOLD (s a phase runs, 20), GWB_OUT (results directory, kept),
@@ -153,12 +155,50 @@ gateway_capacity_bench() {
 			gwb_run churn --mode churn --rate "$rate" --users "$GWB_OUT/churn-users.txt" \
 				"${GWB_URLS[@]}" "${GWB_PIDS[@]}" --procs 2 --source "$GWB_SOURCES" --duration "$hold" "${GWB_CONNECT_ARGS[@]}"
 			;;
-		*) gwb_say "unknown phase $phase (one many flows light churn)" ;;
+		drain) gwb_drain "$per" ;;
+		*) gwb_say "unknown phase $phase (one many flows light churn drain)" ;;
 		esac
 		if [ -n "${GWB_PG_STATS:-}" ]; then gwb_pg_stats "$phase"; fi
 	done
 	stack__stop_name gateway TERM
 	gwb_summary | tee "$GWB_OUT/summary.md"
+}
+
+# gwb_drain N: N sockets held on one gateway (the loadgen keeps them), then SIGTERM; the time
+# to exit and what its log says about the way there. Written to $GWB_OUT/drain.txt.
+gwb_drain() {
+	local n=$1 pid lg log from t0 ms i fds left
+	gwb_gateways 1
+	pid=$(stack_pids gateway) log=$STACK_DIR/logs/gateway-1.log
+	head -n "$n" "$GWB_OUT/users.txt" >"$GWB_OUT/drain-users.txt"
+	"$GWB_LG" --mode connect --users "$GWB_OUT/drain-users.txt" "${GWB_URLS[@]}" --gateway-pid "$pid" \
+		--procs 2 --source "$GWB_SOURCES" --duration 600 "${GWB_CONNECT_ARGS[@]}" \
+		>"$GWB_OUT/drain-loadgen.txt" 2>&1 &
+	lg=$!
+	# held: the gateway has a descriptor for each socket
+	for i in $(seq 600); do
+		[ "$(find /proc/"$pid"/fd -mindepth 1 2>/dev/null | wc -l)" -ge "$n" ] && break
+		sleep 0.2
+	done
+	sleep 2
+	fds=$(find /proc/"$pid"/fd -mindepth 1 2>/dev/null | wc -l)
+	from=$(wc -l <"$log")
+	t0=$(date +%s%3N)
+	kill -TERM "$pid"
+	wait "$pid" 2>/dev/null
+	ms=$(($(date +%s%3N) - t0))
+	left=$(stack_redis_cli SCARD ns:gwsocks:gw1)
+	kill "$lg" 2>/dev/null
+	wait "$lg" 2>/dev/null
+	tail -n +"$((from + 1))" "$log" >"$GWB_OUT/drain-gateway.log"
+	{
+		echo "drain: $n sockets asked, $fds descriptors open at SIGTERM; exit $ms ms after it"
+		echo "  loop turns over 250 ms: $(grep -c 'loop turn took' "$GWB_OUT/drain-gateway.log")" \
+			"(longest $(grep -o 'took [0-9]*' "$GWB_OUT/drain-gateway.log" | cut -d' ' -f2 | sort -n | tail -1) ms);" \
+			"redis down: $(grep -c 'redis down$' "$GWB_OUT/drain-gateway.log");" \
+			"unregistrations not sent: $(grep -c 'unregistration not done' "$GWB_OUT/drain-gateway.log")"
+		echo "  registrations left in Redis for the other gateways' sweep: $left"
+	} | tee "$GWB_OUT/drain.txt"
 }
 
 # One table from the JSON of every phase that ran.

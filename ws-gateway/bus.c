@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -404,6 +405,10 @@ bus_tick(lws_sorted_usec_list_t *sul)
 
 	if (b->stopping)
 		return;
+	/* Draining: a slow Redis is waited for (the drain's deadline bounds it), since starting
+	 * over would lose the unregistrations in flight. */
+	if (b->g->draining)
+		timeout = INT_MAX / 2;
 	/* One link down, stalled or failed: start over with both. */
 	if (link_stalled(&b->cmd, now, timeout) || link_stalled(&b->sub, now, timeout) ||
 	    !b->cmd.ac != !b->sub.ac)

@@ -20,8 +20,8 @@ ws_gateway_napalmsky_gateway_SOURCES = \
 	ws-gateway/pmd.c ws-gateway/pmd.h \
 	ws-gateway/metrics.c ws-gateway/metrics.h \
 	ws-gateway/sio.c ws-gateway/sio.h
-ws_gateway_napalmsky_gateway_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(SHARED_CFLAGS)
-ws_gateway_napalmsky_gateway_LDADD = $(LWS_LIBS) $(EV_LIBS) $(SHARED_LDADD)
+ws_gateway_napalmsky_gateway_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(SHARED_CFLAGS) $(CRYPTO_CFLAGS)
+ws_gateway_napalmsky_gateway_LDADD = $(LWS_LIBS) $(EV_LIBS) $(SHARED_LDADD) $(CRYPTO_LIBS)
 dist_man_MANS += man/napalmsky-gateway.8
 
 # The Engine.IO/Socket.IO codecs are pure and tested on their own.
