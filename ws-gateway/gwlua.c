@@ -2,51 +2,35 @@
  *
  * Every script starts with the 4 KB prelude. Sent with EVAL, each call carried it to Redis,
  * which hashed it again to find its cached copy (perf, 580 flows/s: SHA1Transform was the
- * largest symbol of redis-server). So the SHA1 is computed here, a SCRIPT LOAD goes ahead
- * of a script's first call on each connection, and every call is an EVALSHA. The commands
- * share one ordered connection, so an EVALSHA is never ahead of the load it depends on. A
- * new connection or
- * a NOSCRIPT error (an operator's SCRIPT FLUSH; bus_epoch) starts over: the call that met
- * NOSCRIPT is sent again as EVAL from a copy of its arguments, so nothing is lost. */
+ * largest symbol of redis-server). So the SHA1 is computed here (sha1.h), a SCRIPT LOAD
+ * goes ahead of a script's first call on each connection, and every call is an EVALSHA. The
+ * commands share one ordered connection, so an EVALSHA is never ahead of the load it
+ * depends on. A new connection or a NOSCRIPT error (an operator's SCRIPT FLUSH; bus_epoch)
+ * starts over: the call that met NOSCRIPT is sent again as EVAL from a copy of its
+ * arguments, so nothing is lost. */
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/sha.h>
-
 #include "log.h"
 #include "bus.h"
 #include "gw.h"
 #include "gwlua.h"
+#include "sha1.h"
 
-#define GWLUA_SHA_LEN 40
+#define GWLUA_SHA_LEN SHA1_HEX_LEN
 #define GWLUA_SCRIPTS_MAX 64	/* distinct script texts; more go as EVAL every time */
 
 struct script {
 	const char *src;		/* static text: the script's identity is its address */
-	char sha[GWLUA_SHA_LEN + 1];	/* SHA1 of src in hex, computed here on first use */
+	char sha[GWLUA_SHA_LEN + 1];	/* SHA1 of src in hex (sha1.h), computed on first use */
 	unsigned loaded;		/* 1 + bus_epoch() of the last SCRIPT LOAD queued, or 0 */
 };
 
 static struct script scripts[GWLUA_SCRIPTS_MAX];
 static int nscripts;
-
-static void
-sha1_hex(const char *src, char out[GWLUA_SHA_LEN + 1])
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[SHA_DIGEST_LENGTH];
-	int i;
-
-	SHA1((const unsigned char *)src, strlen(src), md);
-	for (i = 0; i < SHA_DIGEST_LENGTH; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[GWLUA_SHA_LEN] = '\0';
-}
 
 static struct script *
 script_of(const char *src)
@@ -59,7 +43,7 @@ script_of(const char *src)
 	if (nscripts == GWLUA_SCRIPTS_MAX)
 		return NULL;
 	scripts[nscripts].src = src;
-	sha1_hex(src, scripts[nscripts].sha);
+	sha1_hex(src, strlen(src), scripts[nscripts].sha);
 	return &scripts[nscripts++];
 }
 

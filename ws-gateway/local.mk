@@ -11,7 +11,7 @@ ws_gateway_napalmsky_gateway_SOURCES = \
 	ws-gateway/ctl.c ws-gateway/ctl.h \
 	ws-gateway/qfeed.c ws-gateway/qfeed.h \
 	ws-gateway/events.c ws-gateway/events.h \
-	ws-gateway/gwlua.c ws-gateway/gwlua.h \
+	ws-gateway/gwlua.c ws-gateway/gwlua.h ws-gateway/sha1.c ws-gateway/sha1.h \
 	ws-gateway/invite.c ws-gateway/invite.h \
 	ws-gateway/room.c ws-gateway/room.h \
 	ws-gateway/callend.c ws-gateway/callend.h \
@@ -20,11 +20,18 @@ ws_gateway_napalmsky_gateway_SOURCES = \
 	ws-gateway/pmd.c ws-gateway/pmd.h \
 	ws-gateway/metrics.c ws-gateway/metrics.h \
 	ws-gateway/sio.c ws-gateway/sio.h
-ws_gateway_napalmsky_gateway_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(SHARED_CFLAGS) $(CRYPTO_CFLAGS)
-ws_gateway_napalmsky_gateway_LDADD = $(LWS_LIBS) $(EV_LIBS) $(SHARED_LDADD) $(CRYPTO_LIBS)
+ws_gateway_napalmsky_gateway_CFLAGS = $(AM_CFLAGS) $(LWS_CFLAGS) $(SHARED_CFLAGS)
+ws_gateway_napalmsky_gateway_LDADD = $(LWS_LIBS) $(EV_LIBS) $(SHARED_LDADD)
 dist_man_MANS += man/napalmsky-gateway.8
 
 # The Engine.IO/Socket.IO codecs are pure and tested on their own.
+check_PROGRAMS += tests/unit/test_sha1
+TESTS += tests/unit/test_sha1
+UNIT_TESTS += tests/unit/test_sha1
+tests_unit_test_sha1_SOURCES = tests/unit/test_sha1.c tests/unit/tap.h ws-gateway/sha1.c \
+	ws-gateway/sha1.h
+tests_unit_test_sha1_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/ws-gateway
+
 check_PROGRAMS += tests/unit/test_eio_sio
 TESTS += tests/unit/test_eio_sio
 UNIT_TESTS += tests/unit/test_eio_sio
