@@ -379,7 +379,8 @@ check_upgrade(struct lg_worker *w, struct lg_conn *c, const char *head)
 
 	/* lws answers a refused upgrade as HTTP/1.0 */
 	if (sscanf(head, "HTTP/1.%*1[01] %d", &status) != 1 || status != 101) {
-		lg_ws_fail(w, c, status == 503 ? "upgrade: 503 (gateway full, draining or Redis behind)" :
+		lg_ws_fail(w, c, status == 503 ?
+		    "upgrade: 503 (gateway full, draining or Redis behind)" :
 		    status ? "upgrade: not 101" : "upgrade: not HTTP");
 		return -1;
 	}

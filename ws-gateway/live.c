@@ -152,9 +152,10 @@ num(char buf[LIVE_NUM_MAX], int64_t v)
 }
 
 /* Sockets whose registration is to be sent again, by Socket.IO id, oldest first. They go
- * out a batch per loop turn, and only while Redis is not behind (bus_behind): sending all of them in one turn (17,000 scripts) held the loop for 1-2 s,
- * past redis_timeout_ms, so the link was dropped again with the scripts in flight, and the
- * next sweep found them missing again (docs/BENCHMARKS.md, the many phase's cascade). */
+ * out a batch per loop turn, and only while Redis is not behind (bus_behind): sending all
+ * of them in one turn (17,000 scripts) held the loop for 1-2 s, past redis_timeout_ms, so
+ * the link was dropped again with the scripts in flight, and the next sweep found them
+ * missing again (docs/BENCHMARKS.md, the many phase's cascade). */
 #define LIVE_REREG_BATCH 256		/* registrations sent per loop turn */
 #define LIVE_REREG_QUEUE_MAX 65536	/* past it, every socket is queued instead */
 
@@ -343,8 +344,7 @@ live_reregister_pump(struct gw *g)
 		ns_log_info("gateway: registrations lost in redis: registering %zu sockets again",
 		    q->len);
 	}
-	while (q->head < q->len && n < LIVE_REREG_BATCH &&
-	    !bus_behind(g->bus)) {
+	while (q->head < q->len && n < LIVE_REREG_BATCH && !bus_behind(g->bus)) {
 		c = conn_find(g, q->sid[q->head++]);
 		if (c && registered(c) && !c->close_code && !c->flush_close) {
 			send_registration(g, c, NULL);

@@ -76,24 +76,20 @@ on_wake(struct ev_loop *loop, ev_timer *w, int revents)
  * and a turn past redis_timeout_ms makes a working link look stalled. */
 #define GW_SLOW_TURN_MS 250
 
-/* A Redis backlog this deep (commands waiting for replies) grows the heap by megabytes of
+/* A Redis backlog past gateway_redis_backlog_max (bus_behind) grows the heap by megabytes of
  * command buffers and reply contexts spread among the sockets' own allocations; once it is
  * down to GW_TRIM_AFTER the free pages are given back to the system (malloc_trim), or the
  * process keeps the peak of a connect storm for good. */
-#define GW_TRIM_BACKLOG 2048
 #define GW_TRIM_AFTER 64
 
 static void
 trim_after_backlog(struct gw *g)
 {
-	unsigned n;
-
 	if (!g->bus)
 		return;
-	n = bus_pending(g->bus);
-	if (n > GW_TRIM_BACKLOG)
+	if (bus_behind(g->bus))
 		g->trim_due = 1;
-	else if (g->trim_due && n <= GW_TRIM_AFTER) {
+	else if (g->trim_due && bus_pending(g->bus) <= GW_TRIM_AFTER) {
 		g->trim_due = 0;
 		malloc_trim(0);
 	}
@@ -206,12 +202,6 @@ hand_off(struct lws_dll2 *d, void *user)
 	return 0;
 }
 
-/* Refuse new sockets (503 on upgrade and /health, so the proxy sends clients to another
- * gateway) and close every socket with "going away", a transport loss: Socket.IO clients
- * reconnect, and the unregistrations put each user's grace in Redis, where whichever gateway
- * claims it finishes it. Then the heartbeat is deleted and Redis let finish; all within
- * GW_DRAIN_MS. Whatever does not make it out is reaped by the other gateways' dead-gateway
- * sweep (sched.c). */
 /* Tell up to GW_DRAIN_BATCH sockets not yet told to go. */
 static void
 goodbye_batch(struct gw *g)
@@ -229,6 +219,12 @@ goodbye_batch(struct gw *g)
 	}
 }
 
+/* Refuse new sockets (503 on upgrade and /health, so the proxy sends clients to another
+ * gateway) and close every socket with "going away", a transport loss: Socket.IO clients
+ * reconnect, and the unregistrations put each user's grace in Redis, where whichever gateway
+ * claims it finishes it. Then the heartbeat is deleted and Redis let finish; all within
+ * GW_DRAIN_MS. Whatever does not make it out is reaped by the other gateways' dead-gateway
+ * sweep (sched.c). */
 static void
 drain(struct gw *g)
 {

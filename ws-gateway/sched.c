@@ -51,17 +51,8 @@ static const char tick_lua[] =
 	"end\n"
 	"return out\n";
 
-/* The dead-gateway sweep (§3.9 last paragraph). KEYS: none.
- * ARGV: now, grace ms, limit, own id, own cutoff ms ('0': none), sock prefix, ssocks prefix.
- * A gateway in ns:gateways whose heartbeat is gone: its registered sockets are SPOPped from
- * ns:gwsocks:<id> (so each is handled by exactly one sweeper, and a big gateway is spread
- * over several ticks) and treated as transport losses: registration removed, the user made
- * unavailable and the grace scheduled when no socket is left. The gateway leaves
- * ns:gateways once nothing of it is left. With a cutoff, our own registrations older than
- * this process (a restart under the same id, before the old heartbeat expired) go the same
- * way. Answers {reaped, how many registrations we have, deadId, ...}: fewer than our
- * sockets means Redis lost them or another gateway took us for dead (a stalled loop, a cut
- * link), and we register them again. */
+/* Reap one registration of gateway gw as a transport loss, counted in out[1]; the script
+ * defines SOCK, SSOCKS, now and grace first (both sweeps below). */
 #define REAP_FN \
 	"local function reap(gw, sid)\n" \
 	"  local s = hash(SOCK .. sid)\n" \
@@ -79,6 +70,17 @@ static const char tick_lua[] =
 	"  out[1] = out[1] + 1\n" \
 	"end\n"
 
+/* The dead-gateway sweep (§3.9 last paragraph). KEYS: none.
+ * ARGV: now, grace ms, limit, own id, own cutoff ms ('0': none), sock prefix, ssocks prefix.
+ * A gateway in ns:gateways whose heartbeat is gone: its registered sockets are SPOPped from
+ * ns:gwsocks:<id> (so each is handled by exactly one sweeper, and a big gateway is spread
+ * over several ticks) and treated as transport losses: registration removed, the user made
+ * unavailable and the grace scheduled when no socket is left. The gateway leaves
+ * ns:gateways once nothing of it is left. With a cutoff, our own registrations older than
+ * this process (a restart under the same id, before the old heartbeat expired) go the same
+ * way. Answers {reaped, how many registrations we have, deadId, ...}: fewer than our
+ * sockets means Redis lost them or another gateway took us for dead (a stalled loop, a cut
+ * link), and we register them again. */
 static const char reap_lua[] =
 	GWLUA_PRELUDE
 	"local now, grace, lim = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
@@ -125,8 +127,7 @@ static const char unghost_lua[] =
 	"end\n"
 	"return out[1]\n";
 
-#define UNGHOST_ARGS 5			/* before the socket ids */
-#define UNGHOST_BATCH (GWLUA_ARGS_MAX - UNGHOST_ARGS)
+#define UNGHOST_ARGS 5			/* before the socket ids; GWLUA_ARGS_MAX in all */
 
 static void tick(lws_sorted_usec_list_t *sul);
 
