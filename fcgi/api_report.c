@@ -17,6 +17,7 @@
 #include "routes.h"
 #include "app.h"
 #include "cache.h"
+#include "excl.h"
 #include "clock.h"
 #include "ctl.h"
 #include "db.h"
@@ -310,6 +311,7 @@ api_report_user(struct api_req *req)
 	t = NULL;
 	if ((e = ns_db_commit(req->app->db)) != NS_OK)
 		return e;
+	api_excl_invalidate(req->app, req->auth.user_id);	/* hidden from the reporter's list */
 	if (banned) {
 		ns_log_info("report: user %s auto-banned after %lld reports", target,
 		    (long long)count);

@@ -1,7 +1,9 @@
 /* api_room: history, own card, the matchmaking queue and reel (contract §2.5).
  * The queue and reel read presence from Redis (ns:available, written by the gateways and
- * shared/presence) and the card fields, cooldowns, reports and introductions from
- * PostgreSQL, in one Redis script and one SQL statement per page, never per candidate. */
+ * shared/presence). The queue reads the cards from the query cache (cache.h) and the
+ * requester's cooldowns and reports from theirs (excl.h) in the same Redis script as the
+ * page, and PostgreSQL only for what missed; the reel reads both from PostgreSQL. Neither
+ * asks anything per candidate. */
 #include "config.h"
 
 #include <ctype.h>
@@ -18,11 +20,14 @@
 #include "app.h"
 #include "cache.h"
 #include "ctl.h"
+#include "clock.h"
 #include "db.h"
+#include "excl.h"
 #include "json.h"
 #include "keys.h"
 #include "kv.h"
 #include "log.h"
+#include "metrics.h"
 #include "nsconfig.h"
 #include "rand.h"
 #include "respond.h"
@@ -370,12 +375,17 @@ cursor_decode(const char *text, struct qpos *pos)
 
 /* ---- GET /room/queue -------------------------------------------------------------------- */
 
-/* KEYS[1] ns:available; ARGV: requester, limit, then optionally the cursor's score and
- * userId. Returns {ZCARD, requester present 0/1, [member, score, ...]} with up to limit + 2
- * entries after the cursor: enough for a full page without the requester plus one to tell
- * whether more follow. The cursor's place is found by rank, so members that left or joined
+/* KEYS[1] ns:available, KEYS[2] the requester's recorded page (ns:qview), KEYS[3] the
+ * requester's cooldowns and reports (excl.h); ARGV: requester, limit, the user-entry key
+ * prefix of the query cache, the recorded page's lifetime, then optionally the cursor's
+ * score and userId. Returns {ZCARD, requester present 0/1, {member, score, ...}, {user entry
+ * of each member or nil}, excl entry or nil, recorded page or nil} with up to limit + 2
+ * members after the cursor: enough for a full page without the requester plus one to tell
+ * whether more follow. So a page whose cards are cached costs this one call and no
+ * PostgreSQL query. The cursor's place is found by rank, so members that left or joined
  * since cannot make a page skip or repeat anyone; ties (equal scores) are ordered by member
- * bytes, as the zset orders them, compared bytewise (Lua's < follows the locale). */
+ * bytes, as the zset orders them, compared bytewise (Lua's < follows the locale). The
+ * cache keys are built from the prefix here, as the guard's script does. */
 static struct ns_script queue_script = { .src =
 	"local key, me, limit = KEYS[1], ARGV[1], tonumber(ARGV[2])\n"
 	"local function le(a, b)\n"
@@ -389,8 +399,8 @@ static struct ns_script queue_script = { .src =
 	"local mine = 0\n"
 	"if redis.call('ZSCORE', key, me) then mine = 1 end\n"
 	"local start = 0\n"
-	"if ARGV[3] then\n"
-	"  local s, m = ARGV[3], ARGV[4]\n"
+	"if ARGV[5] then\n"
+	"  local s, m = ARGV[5], ARGV[6]\n"
 	"  local lo = redis.call('ZCOUNT', key, '-inf', '(' .. s)\n"
 	"  local hi = lo + redis.call('ZCOUNT', key, s, s)\n"
 	"  while lo < hi do\n"
@@ -399,72 +409,90 @@ static struct ns_script queue_script = { .src =
 	"  end\n"
 	"  start = lo\n"
 	"end\n"
-	"return {redis.call('ZCARD', key), mine,"
-	" redis.call('ZRANGE', key, start, start + limit + 1, 'WITHSCORES')}\n" };
-
-/* One row per listed candidate, in page order; cooldown and introduction in the same pass.
- * Shaped so that every lookup is an index probe per candidate: a plain join (or ANY) let
- * the planner scan the whole users table, which OFFSET 0 in the lateral subquery and the
- * scalar subqueries rule out. A cooldown is found by its pair and its expiry tested on the
- * row (the pair is unique), as in the gateway's invite check. */
-static const char queue_sql[] =
-	"SELECT u.user_id, u.name, u.gender, u.selfie_url, u.video_url,"
-	" (SELECT CASE WHEN c.expires_at > now() THEN"
-	"   floor(extract(epoch FROM c.expires_at) * 1000)::bigint END FROM cooldowns c"
-	"   WHERE c.user_id_1 = least($1::uuid, u.user_id)"
-	"   AND c.user_id_2 = greatest($1::uuid, u.user_id)),"
-	" coalesce(u.introduced_to = $1::uuid, false),"
-	" CASE WHEN u.introduced_to = $1::uuid THEN"
-	"   (SELECT ib.name FROM users ib WHERE ib.user_id = u.introduced_by) END"
-	" FROM unnest($2::uuid[]) WITH ORDINALITY AS p(id, ord)"
-	" CROSS JOIN LATERAL (SELECT * FROM users x WHERE x.user_id = p.id OFFSET 0) u"
-	" WHERE NOT EXISTS (SELECT 1 FROM reports r"
-	"   WHERE r.reporter_user_id = $1::uuid AND r.reported_user_id = u.user_id)"
-	" ORDER BY p.ord";
+	"local page = redis.call('ZRANGE', key, start, start + limit + 1, 'WITHSCORES')\n"
+	"local cards = {}\n"
+	"if #page > 0 then\n"
+	"  local ks = {}\n"
+	"  for i = 1, #page, 2 do ks[#ks + 1] = ARGV[3] .. page[i] end\n"
+	"  cards = redis.call('MGET', unpack(ks))\n"
+	"end\n"
+	"local view = redis.call('GET', KEYS[2])\n"
+	"if view then redis.call('EXPIRE', KEYS[2], ARGV[4]) end\n"
+	"return {redis.call('ZCARD', key), mine, page, cards, redis.call('GET', KEYS[3]), view}\n" };
 
 struct qpage {
 	struct qpos *slot;	/* candidates of this page, in order */
+	const redisReply **entry;	/* each one's user entry as the script read it */
+	struct api_card *card;	/* each one's card; len[API_CARD_ID] 0 when no such user */
 	size_t n;
 	int more;		/* candidates follow the last slot */
 	long long total;	/* available users other than the requester */
+	const redisReply *excl, *view;	/* the requester's excl entry and recorded page */
+	redisReply *reply;	/* the script's, which entry, excl and view point into */
+	char **fetched;		/* user entries read from PostgreSQL (misses) */
+	size_t nfetched;
 };
+
+static void
+qpage_free(struct qpage *pg)
+{
+	size_t i;
+
+	for (i = 0; i < pg->nfetched; i++)
+		free(pg->fetched[i]);
+	free(pg->fetched);
+	free(pg->card);
+	free(pg->entry);
+	free(pg->slot);
+	if (pg->reply)
+		freeReplyObject(pg->reply);
+}
 
 static enum ns_err
 queue_fetch(struct api_req *req, long limit, const struct qpos *after, struct qpage *pg)
 {
-	char lim[24];
-	const char *argv[5] = { NS_KEY_AVAILABLE, req->auth.user_id, lim, NULL, NULL };
-	const redisReply *arr;
+	char lim[24], vkey[NS_KEY_MAX], xkey[NS_KEY_MAX], ukey[NS_KEY_MAX], ttl[16];
+	const char *argv[9] = { NS_KEY_AVAILABLE, vkey, xkey, req->auth.user_id, lim, ukey, ttl,
+	    NULL, NULL };
+	const redisReply *arr, *ent;
 	enum ns_err err;
 	redisReply *r;
 	size_t i, kept = 0;
 
+	if (!ns_keys_queue_view(vkey, req->auth.user_id) ||
+	    !ns_keys_cache(xkey, NS_CACHE_EXCL, req->auth.user_id) ||
+	    !ns_keys_cache(ukey, NS_CACHE_USER, ""))
+		return NS_E_INTERNAL;
 	snprintf(lim, sizeof lim, "%ld", limit);
+	snprintf(ttl, sizeof ttl, "%d", ROOM_QVIEW_TTL_S);
 	if (after != NULL) {
-		argv[3] = after->score;
-		argv[4] = after->user_id;
+		argv[7] = after->score;
+		argv[8] = after->user_id;
 	}
-	if ((r = ns_script_eval(req->app->kv, &queue_script, &err, 1, after ? 4 : 2, argv,
+	if ((r = ns_script_eval(req->app->kv, &queue_script, &err, 3, after ? 6 : 4, argv,
 	    NULL)) == NULL)
 		return err;
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 3 ||
+	pg->reply = r;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 6 ||
 	    r->element[0]->type != REDIS_REPLY_INTEGER ||
 	    r->element[1]->type != REDIS_REPLY_INTEGER ||
-	    r->element[2]->type != REDIS_REPLY_ARRAY || r->element[2]->elements % 2 != 0) {
-		freeReplyObject(r);
+	    r->element[2]->type != REDIS_REPLY_ARRAY || r->element[2]->elements % 2 != 0 ||
+	    r->element[3]->type != REDIS_REPLY_ARRAY ||
+	    r->element[3]->elements * 2 != r->element[2]->elements)
 		return NS_E_INTERNAL;
-	}
 	pg->total = r->element[0]->integer - r->element[1]->integer;
 	arr = r->element[2];
+	pg->excl = r->element[4];
+	pg->view = r->element[5];
 	pg->slot = calloc((size_t)limit + 2, sizeof(*pg->slot));
-	if (pg->slot == NULL) {
-		freeReplyObject(r);
+	pg->entry = calloc((size_t)limit + 2, sizeof(*pg->entry));
+	if (pg->slot == NULL || pg->entry == NULL)
 		return NS_E_NOMEM;
-	}
 	for (i = 0; i + 1 < arr->elements; i += 2) {
 		const redisReply *m = arr->element[i], *s = arr->element[i + 1];
 		struct qpos *p = &pg->slot[kept];
 
+		ent = r->element[3]->element[i / 2];
 		if (m->type != REDIS_REPLY_STRING || s->type != REDIS_REPLY_STRING)
 			continue;
 		if (strcmp(m->str, req->auth.user_id) == 0)
@@ -481,11 +509,66 @@ queue_fetch(struct api_req *req, long limit, const struct qpos *after, struct qp
 			pg->more = 1;
 			break;
 		}
+		pg->entry[kept] = ent;
 		kept++;
 	}
 	pg->n = kept;
-	freeReplyObject(r);
 	return NS_OK;
+}
+
+/* Each candidate's card: from its cached entry, else (every miss in one query) from
+ * PostgreSQL, which also fills the cache. A candidate without a users row gets none. */
+static enum ns_err
+queue_cards(struct api_req *req, struct qpage *pg)
+{
+	const char **ids = NULL;
+	const redisReply **seen = NULL;
+	size_t *at = NULL, k, m = 0;
+	enum ns_err err = NS_E_NOMEM;
+
+	if (pg->n == 0)
+		return NS_OK;
+	if (!(pg->card = calloc(pg->n, sizeof(*pg->card))))
+		return NS_E_NOMEM;
+	for (k = 0; k < pg->n; k++) {
+		const redisReply *e = pg->entry[k];
+
+		if (e && e->type == REDIS_REPLY_STRING &&
+		    api_cache_card_decode(e->str, e->len, &pg->card[k]) == 0 &&
+		    pg->card[k].len[API_CARD_ID] == NS_UUID_LEN &&
+		    memcmp(pg->card[k].f[API_CARD_ID], pg->slot[k].user_id, NS_UUID_LEN) == 0)
+			continue;
+		memset(&pg->card[k], 0, sizeof(pg->card[k]));
+		m++;
+	}
+	api_metrics_cache_n(API_CACHE_USER, 1, pg->n - m);
+	if (m == 0)
+		return NS_OK;
+	ids = calloc(m, sizeof(*ids));
+	seen = calloc(m, sizeof(*seen));
+	at = calloc(m, sizeof(*at));
+	pg->fetched = calloc(m, sizeof(*pg->fetched));
+	if (!ids || !seen || !at || !pg->fetched)
+		goto out;
+	for (k = 0, m = 0; k < pg->n; k++) {
+		if (pg->card[k].len[API_CARD_ID] != 0)
+			continue;
+		ids[m] = pg->slot[k].user_id;
+		seen[m] = pg->entry[k];
+		at[m++] = k;
+	}
+	if ((err = api_cache_users_fetch(req->app, m, ids, seen, pg->fetched)) != NS_OK)
+		goto out;
+	pg->nfetched = m;
+	for (k = 0; k < m; k++)
+		if (pg->fetched[k] == NULL || api_cache_card_decode(pg->fetched[k],
+		    strlen(pg->fetched[k]), &pg->card[at[k]]) < 0)
+			memset(&pg->card[at[k]], 0, sizeof(pg->card[at[k]]));
+out:
+	free(ids);
+	free(seen);
+	free(at);
+	return err;
 }
 
 /* ---- the queue body, written directly: json-c's per-node allocations were most of the
@@ -536,18 +619,18 @@ qb_put(struct qbuf *b, const char *s, size_t n)
 
 #define QB_LIT(b, lit) qb_put((b), (lit), sizeof(lit) - 1)
 
-/* A JSON string (quoted), escaped as json-c does. */
+/* A JSON string (quoted) of the n bytes at s, escaped as json-c does. */
 static void
-qb_str(struct qbuf *b, const char *s)
+qb_strn(struct qbuf *b, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	const char *run = s;
+	const char *run = s, *end = s + n;
 
 	qb_put(b, "\"", 1);
-	for (; *s; s++) {
+	for (; s < end; s++) {
 		unsigned char c = (unsigned char)*s;
 		char esc[6];
-		size_t n = 2;
+		size_t k = 2;
 
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
@@ -566,22 +649,29 @@ qb_str(struct qbuf *b, const char *s)
 			memcpy(esc + 1, "u00", 3);
 			esc[4] = hex[c >> 4];
 			esc[5] = hex[c & 15];
-			n = 6;
+			k = 6;
 			break;
 		}
-		qb_put(b, esc, n);
+		qb_put(b, esc, k);
 	}
 	qb_put(b, run, (size_t)(s - run));
 	qb_put(b, "\"", 1);
 }
 
 static void
-qb_str_or_null(struct qbuf *b, const PGresult *res, int row, int col)
+qb_str(struct qbuf *b, const char *s)
 {
-	if (PQgetisnull(res, row, col))
+	qb_strn(b, s, strlen(s));
+}
+
+/* A card field: "" (stored for NULL) is written as null. */
+static void
+qb_field(struct qbuf *b, const struct api_card *c, int f)
+{
+	if (c->len[f] == 0)
 		QB_LIT(b, "null");
 	else
-		qb_str(b, PQgetvalue(res, row, col));
+		qb_strn(b, c->f[f], c->len[f]);
 }
 
 static void
@@ -593,80 +683,120 @@ qb_i64(struct qbuf *b, int64_t v)
 	qb_put(b, num, (size_t)n);
 }
 
+/* What the requester's list adds to a card: an active cooldown, and the introducer's name
+ * when the candidate was introduced to the requester. */
+struct qextra {
+	int64_t cooldown_ms;	/* 0: none */
+	int introduced;
+	char introducer[API_NAME_MAX];	/* "" when unknown (null) */
+};
+
 /* One card, fields in contract order. */
 static void
-queue_card(struct qbuf *b, const PGresult *res, int i)
+queue_card(struct qbuf *b, const struct api_card *c, const struct qextra *x)
 {
-	int cooldown = !PQgetisnull(res, i, 5);
-	int intro = PQgetvalue(res, i, 6)[0] == 't';
-
 	QB_LIT(b, "{\"userId\":");
-	qb_str(b, PQgetvalue(res, i, 0));
+	qb_strn(b, c->f[API_CARD_ID], c->len[API_CARD_ID]);
 	QB_LIT(b, ",\"name\":");
-	qb_str(b, PQgetvalue(res, i, 1));
+	qb_strn(b, c->f[API_CARD_NAME], c->len[API_CARD_NAME]);
 	QB_LIT(b, ",\"gender\":");
-	qb_str(b, PQgetvalue(res, i, 2));
+	qb_strn(b, c->f[API_CARD_GENDER], c->len[API_CARD_GENDER]);
 	QB_LIT(b, ",\"selfieUrl\":");
-	qb_str_or_null(b, res, i, 3);
+	qb_field(b, c, API_CARD_SELFIE);
 	QB_LIT(b, ",\"videoUrl\":");
-	qb_str_or_null(b, res, i, 4);
-	if (cooldown) {
+	qb_field(b, c, API_CARD_VIDEO);
+	if (x->cooldown_ms) {
 		QB_LIT(b, ",\"hasCooldown\":true,\"cooldownExpiry\":");
-		qb_i64(b, col_i64(res, i, 5));
+		qb_i64(b, x->cooldown_ms);
 	} else {
 		QB_LIT(b, ",\"hasCooldown\":false,\"cooldownExpiry\":null");
 	}
-	if (intro)
+	if (x->introduced)
 		QB_LIT(b, ",\"wasIntroducedToMe\":true,\"introducedBy\":");
 	else
 		QB_LIT(b, ",\"wasIntroducedToMe\":false,\"introducedBy\":");
-	qb_str_or_null(b, res, i, 7);	/* NULL unless intro (the join) */
+	if (x->introduced && x->introducer[0])
+		qb_str(b, x->introducer);
+	else
+		QB_LIT(b, "null");
 	QB_LIT(b, "}");
 }
 
-/* "{id,id,...}" for a uuid[] parameter; the ids were checked to be UUIDs. */
-static char *
-uuid_array(const char *const *ids, size_t n)
+/* Which cards are listed (reported users and candidates without a users row are not) and
+ * what each adds; listed[k] says. The introducer's name is one cached user read per
+ * introduction to the requester, which is rare. */
+static enum ns_err
+queue_extras(struct api_req *req, const struct qpage *pg, const struct api_excl *ex,
+    struct qextra *x, unsigned char *listed)
 {
-	char *s = malloc(n * (NS_UUID_LEN + 1) + 3), *p;
-	size_t i;
+	const char *me = req->auth.user_id;
+	int64_t now = ns_clock_now_ms();
+	struct api_user *u = NULL;
+	size_t k;
 
-	if (s == NULL)
-		return NULL;
-	p = s;
-	*p++ = '{';
-	for (i = 0; i < n; i++) {
-		if (i)
-			*p++ = ',';
-		memcpy(p, ids[i], NS_UUID_LEN);
-		p += NS_UUID_LEN;
+	for (k = 0; k < pg->n; k++) {
+		const struct api_card *c = &pg->card[k];
+		const struct api_excl_item *it;
+
+		memset(&x[k], 0, sizeof(x[k]));
+		listed[k] = c->len[API_CARD_ID] != 0;
+		if (!listed[k])
+			continue;
+		if ((it = api_excl_find(ex, pg->slot[k].user_id)) != NULL) {
+			if (it->reported) {
+				listed[k] = 0;
+				continue;
+			}
+			if (it->cooldown_ms > now)
+				x[k].cooldown_ms = it->cooldown_ms;
+		}
+		x[k].introduced = c->len[API_CARD_INTRODUCED_TO] == strlen(me) &&
+		    memcmp(c->f[API_CARD_INTRODUCED_TO], me, strlen(me)) == 0;
+		if (x[k].introduced && c->len[API_CARD_INTRODUCED_BY] == NS_UUID_LEN) {
+			char by[NS_UUID_LEN + 1];
+			enum ns_err e;
+
+			if (!u && !(u = malloc(sizeof(*u))))
+				return NS_E_NOMEM;
+			memcpy(by, c->f[API_CARD_INTRODUCED_BY], NS_UUID_LEN);
+			by[NS_UUID_LEN] = '\0';
+			e = api_cache_user(req->app, by, u);
+			if (e == NS_OK)
+				snprintf(x[k].introducer, sizeof(x[k].introducer), "%s", u->name);
+			else if (e != NS_E_NOT_FOUND) {
+				free(u);
+				return e;
+			}
+		}
 	}
-	*p++ = '}';
-	*p = '\0';
-	return s;
+	free(u);
+	return NS_OK;
 }
 
 /* Record the page the user now sees (a JSON array of its userIds), for the gateways'
- * scoped queue updates, and tell them when it differs from the one recorded before (SET
- * ... GET answers the old value), so polling the same page publishes nothing. */
+ * scoped queue updates, when it differs from the one recorded (the page script read that
+ * and renewed its lifetime), and then tell them; polling the same page writes nothing. */
 static void
-queue_record_view(struct api_req *req, const PGresult *res)
+queue_record_view(struct api_req *req, const struct qpage *pg, const unsigned char *listed)
 {
 	struct qbuf ids = { 0 };
 	char key[NS_KEY_MAX], ttl[16];
-	const char *argv[6] = { "SET", key, NULL, "EX", ttl, "GET" };
-	size_t lens[6];
+	const char *argv[5] = { "SET", key, NULL, "EX", ttl };
+	size_t lens[5], k;
 	enum ns_err err;
 	redisReply *r;
-	int i, n = res != NULL ? PQntuples(res) : 0, changed;
+	int first = 1;
 
 	if (!ns_keys_queue_view(key, req->auth.user_id))
 		return;
 	QB_LIT(&ids, "[");
-	for (i = 0; i < n; i++) {
-		if (i)
+	for (k = 0; k < pg->n; k++) {
+		if (!listed[k])
+			continue;
+		if (!first)
 			QB_LIT(&ids, ",");
-		qb_str(&ids, PQgetvalue(res, i, 0));
+		first = 0;
+		qb_str(&ids, pg->slot[k].user_id);
 	}
 	QB_LIT(&ids, "]");
 	if (ids.failed) {
@@ -674,22 +804,22 @@ queue_record_view(struct api_req *req, const PGresult *res)
 		ns_log_warn("room: queue view not recorded: %s", ns_err_str(NS_E_NOMEM));
 		return;
 	}
-	snprintf(ttl, sizeof ttl, "%d", ROOM_QVIEW_TTL_S);
-	argv[2] = ids.p;
-	lens[0] = 3, lens[1] = strlen(key), lens[2] = ids.len, lens[3] = 2, lens[4] = strlen(ttl);
-	lens[5] = 3;
-	r = ns_kv_argv(req->app->kv, &err, 6, argv, lens);
-	if (r == NULL) {
-		ns_log_warn("room: queue view not recorded: %s", ns_err_str(err));
+	if (pg->view && pg->view->type == REDIS_REPLY_STRING && pg->view->len == ids.len &&
+	    memcmp(pg->view->str, ids.p, ids.len) == 0) {
 		free(ids.p);
 		return;
 	}
-	changed = r->type != REDIS_REPLY_STRING || r->len != ids.len ||
-	    memcmp(r->str, ids.p, ids.len) != 0;
-	freeReplyObject(r);
+	snprintf(ttl, sizeof ttl, "%d", ROOM_QVIEW_TTL_S);
+	argv[2] = ids.p;
+	lens[0] = 3, lens[1] = strlen(key), lens[2] = ids.len, lens[3] = 2, lens[4] = strlen(ttl);
+	r = ns_kv_argv(req->app->kv, &err, 5, argv, lens);
 	free(ids.p);
-	if (changed)
-		api_ctl_queue_view(req->app, req->auth.user_id);
+	if (r == NULL) {
+		ns_log_warn("room: queue view not recorded: %s", ns_err_str(err));
+		return;
+	}
+	freeReplyObject(r);
+	api_ctl_queue_view(req->app, req->auth.user_id);
 }
 
 /* If-None-Match (a list of entity tags, or *) against our strong tag, compared weakly as
@@ -741,18 +871,23 @@ body_etag(const char *text, size_t len, char out[ROOM_ETAG_HEX + 3])
 
 /* The page body into b (reset first); 0, or -1 when it could not be built. */
 static int
-queue_body(struct qbuf *b, const PGresult *res, const struct qpage *pg)
+queue_body(struct qbuf *b, const struct qpage *pg, const struct qextra *x,
+    const unsigned char *listed)
 {
 	char next[ROOM_CURSOR_MAX + 1];
-	int i, n = res != NULL ? PQntuples(res) : 0;
+	size_t k;
+	int first = 1;
 
 	b->len = 0;
 	b->failed = 0;
 	QB_LIT(b, "{\"users\":[");
-	for (i = 0; i < n; i++) {
-		if (i)
+	for (k = 0; k < pg->n; k++) {
+		if (!listed[k])
+			continue;
+		if (!first)
 			QB_LIT(b, ",");
-		queue_card(b, res, i);
+		first = 0;
+		queue_card(b, &pg->card[k], &x[k]);
 	}
 	QB_LIT(b, "],\"totalAvailable\":");
 	qb_i64(b, pg->total);
@@ -771,9 +906,11 @@ api_room_queue(struct api_req *req)
 	static struct qbuf body;	/* reused: one request per process at a time */
 	char v[ROOM_QVALUE_MAX], etag[ROOM_ETAG_HEX + 3];
 	struct qpage pg = { 0 };
+	struct api_excl ex = { 0 };
 	struct qpos after;
+	struct qextra *x = NULL;
+	unsigned char *listed = NULL;
 	const char **ids = NULL;
-	PGresult *res = NULL;
 	enum ns_err err = NS_OK;
 	long limit = req->cfg->queue_page_default;
 	int q, has_after = 0;
@@ -792,33 +929,26 @@ api_room_queue(struct api_req *req)
 	}
 	has_after = q > 0;
 
-	if ((err = queue_fetch(req, limit, has_after ? &after : NULL, &pg)) != NS_OK)
+	if ((err = queue_fetch(req, limit, has_after ? &after : NULL, &pg)) != NS_OK ||
+	    (err = queue_cards(req, &pg)) != NS_OK)
 		goto out;
-	if (pg.n > 0) {
-		const char *params[2] = { req->auth.user_id, NULL };
-		char *arr;
-
-		if ((ids = malloc(pg.n * sizeof(*ids))) == NULL) {
-			err = NS_E_NOMEM;
-			goto out;
-		}
-		for (k = 0; k < pg.n; k++)
-			ids[k] = pg.slot[k].user_id;
-		if ((arr = uuid_array(ids, pg.n)) == NULL) {
-			err = NS_E_NOMEM;
-			goto out;
-		}
-		params[1] = arr;
-		res = ns_db_read_prepared(req->app->db, "room_queue", queue_sql, 2, params, &err);
-		free(arr);
-		if (res == NULL)
-			goto out;
-	}
-	if (queue_body(&body, res, &pg) < 0) {
+	x = calloc(pg.n + 1, sizeof(*x));
+	listed = calloc(pg.n + 1, 1);
+	ids = calloc(pg.n + 1, sizeof(*ids));
+	if (!x || !listed || !ids) {
 		err = NS_E_NOMEM;
 		goto out;
 	}
-	queue_record_view(req, res);
+	for (k = 0; k < pg.n; k++)
+		ids[k] = pg.slot[k].user_id;
+	if ((err = api_excl_load(req->app, req->auth.user_id, pg.excl, ids, pg.n, &ex)) != NS_OK ||
+	    (err = queue_extras(req, &pg, &ex, x, listed)) != NS_OK)
+		goto out;
+	if (queue_body(&body, &pg, x, listed) < 0) {
+		err = NS_E_NOMEM;
+		goto out;
+	}
+	queue_record_view(req, &pg, listed);
 
 	body_etag(body.p, body.len, etag);
 	api_resp_header(req, "ETag", etag);
@@ -832,10 +962,11 @@ out:
 		free(body.p);
 		memset(&body, 0, sizeof body);
 	}
-	if (res != NULL)
-		PQclear(res);
+	api_excl_free(&ex);
 	free(ids);
-	free(pg.slot);
+	free(listed);
+	free(x);
+	qpage_free(&pg);
 	return err;
 }
 
@@ -1064,7 +1195,7 @@ api_room_reel(struct api_req *req)
 	}
 	if (k > 0) {
 		snprintf(lim, sizeof lim, "%ld", limit);
-		if ((arr = uuid_array(ids, k)) == NULL) {
+		if ((arr = ns_db_uuid_array(ids, k)) == NULL) {
 			json_object_put(items);
 			err = NS_E_NOMEM;
 			goto out;

@@ -166,13 +166,14 @@ static const struct ufield {
 	U_STR(last_sessions), U_INT(created_at_ms),
 };
 
-static const char USER_SELECT[] =
-	"SELECT user_id::text, name, gender, account_type, coalesce(email, ''),"
-	" coalesce(selfie_url, ''), coalesce(video_url, ''), socials::text, role, paid_status,"
-	" ban_status, coalesce(review_status, ''), coalesce(introduced_to::text, ''),"
-	" coalesce(introduced_by::text, ''), timer_total_seconds, session_count, streak_days,"
-	" last_sessions::text, (extract(epoch FROM created_at) * 1000)::bigint"
-	" FROM users WHERE user_id = $1";
+#define USER_COLUMNS \
+	"SELECT user_id::text, name, gender, account_type, coalesce(email, '')," \
+	" coalesce(selfie_url, ''), coalesce(video_url, ''), socials::text, role, paid_status," \
+	" ban_status, coalesce(review_status, ''), coalesce(introduced_to::text, '')," \
+	" coalesce(introduced_by::text, ''), timer_total_seconds, session_count, streak_days," \
+	" last_sessions::text, (extract(epoch FROM created_at) * 1000)::bigint FROM users"
+static const char USER_SELECT[] = USER_COLUMNS " WHERE user_id = $1";
+static const char USERS_SELECT[] = USER_COLUMNS " WHERE user_id = ANY($1::uuid[])";
 
 static int
 user_encode(const struct api_user *u, char *buf, size_t cap)
@@ -205,6 +206,16 @@ user_encode(const struct api_user *u, char *buf, size_t cap)
 	return (int)o;
 }
 
+/* The fields of a user entry after its "u1" header into f[1..USER_FIELDS]; 0, or -1. */
+static int
+user_split(const char *v, size_t len, const char **f, size_t *fl)
+{
+	if (split(v, len, f, fl, USER_FIELDS + 1) != USER_FIELDS + 1 || fl[0] != 2 ||
+	    memcmp(f[0], "u1", 2) != 0)
+		return -1;
+	return 0;
+}
+
 static int
 user_decode(const char *v, size_t len, struct api_user *u)
 {
@@ -212,8 +223,7 @@ user_decode(const char *v, size_t len, struct api_user *u)
 	size_t fl[USER_FIELDS + 2];
 	int i;
 
-	if (split(v, len, f, fl, USER_FIELDS + 1) != USER_FIELDS + 1 || fl[0] != 2 ||
-	    memcmp(f[0], "u1", 2) != 0)
+	if (user_split(v, len, f, fl) < 0)
 		return -1;
 	for (i = 0; i < USER_FIELDS; i++) {
 		char *p = (char *)u + ufields[i].off;
@@ -257,13 +267,49 @@ db_session(struct app *app, const char *token, struct api_session *out)
 	return NS_OK;
 }
 
+/* Row row of a USER_COLUMNS result into out. */
+static void
+user_from_row(const PGresult *r, int row, struct api_user *out)
+{
+	int i;
+
+	memset(out, 0, sizeof(*out));
+	for (i = 0; i < USER_FIELDS; i++) {
+		char *p = (char *)out + ufields[i].off;
+		const char *v = PQgetvalue(r, row, i);
+
+		if (ufields[i].is_int) {
+			*(int64_t *)(void *)p = strtoll(v, NULL, 10);
+		} else if (copy_field(p, ufields[i].cap, v, strlen(v)) < 0) {
+			/* the schema's limits keep every column within its field */
+			ns_log_warn("user %s: %s over %zu bytes, truncated", PQgetvalue(r, row, 0),
+			    ufields[i].name, ufields[i].cap);
+			snprintf(p, ufields[i].cap, "%s", v);
+		}
+	}
+}
+
+/* The separator out of every text field (for a user listed but not cached). */
+static void
+user_blank_sep(struct api_user *u)
+{
+	int i;
+
+	for (i = 0; i < USER_FIELDS; i++) {
+		char *p = (char *)u + ufields[i].off;
+
+		if (!ufields[i].is_int)
+			for (; (p = strchr(p, SEP)) != NULL; p++)
+				*p = ' ';
+	}
+}
+
 static enum ns_err
 db_user(struct app *app, const char *user_id, struct api_user *out)
 {
 	const char *params[1] = { user_id };
 	enum ns_err e;
 	PGresult *r = ns_db_exec(app->db, USER_SELECT, 1, params, &e);
-	int i;
 
 	if (!r) {
 		api_metrics_db_error();
@@ -273,20 +319,7 @@ db_user(struct app *app, const char *user_id, struct api_user *out)
 		PQclear(r);
 		return NS_E_NOT_FOUND;
 	}
-	memset(out, 0, sizeof(*out));
-	for (i = 0; i < USER_FIELDS; i++) {
-		char *p = (char *)out + ufields[i].off;
-		const char *v = PQgetvalue(r, 0, i);
-
-		if (ufields[i].is_int) {
-			*(int64_t *)(void *)p = strtoll(v, NULL, 10);
-		} else if (copy_field(p, ufields[i].cap, v, strlen(v)) < 0) {
-			/* the schema's limits keep every column within its field */
-			ns_log_warn("user %s: %s over %zu bytes, truncated", user_id,
-			    ufields[i].name, ufields[i].cap);
-			snprintf(p, ufields[i].cap, "%s", v);
-		}
-	}
+	user_from_row(r, 0, out);
 	PQclear(r);
 	return NS_OK;
 }
@@ -302,8 +335,9 @@ static struct ns_script fill_script = { .src =
 	"end\n"
 	"return 0\n" };
 
-static void
-kv_fill(struct app *app, const char *key, const char *seen, const char *value, size_t vlen)
+void
+api_cache_fill(struct app *app, const char *key, const char *seen, size_t seenlen,
+    const char *value, size_t vlen)
 {
 	char ttl[16];
 	const char *args[4];
@@ -313,7 +347,7 @@ kv_fill(struct app *app, const char *key, const char *seen, const char *value, s
 
 	snprintf(ttl, sizeof(ttl), "%d", app->cfg->cache_ttl_s);
 	args[0] = key, lens[0] = strlen(key);
-	args[1] = seen, lens[1] = strlen(seen);
+	args[1] = seen, lens[1] = seenlen;
 	args[2] = value, lens[2] = vlen;
 	args[3] = ttl, lens[3] = strlen(ttl);
 	r = ns_script_eval(app->kv, &fill_script, &e, 1, 3, args, lens);
@@ -351,8 +385,8 @@ kv_get(struct app *app, const char *key, char *value, size_t cap, size_t *vlen, 
 	return rc;
 }
 
-static void
-kv_tombstone(struct app *app, const char *key)
+void
+api_cache_tombstone(struct app *app, const char *key)
 {
 	char stone[NS_UUID_LEN + 2];
 	enum ns_err e;
@@ -411,7 +445,8 @@ api_cache_session(struct app *app, const char *token, struct api_session *out)
 	if (e != NS_OK)
 		return e;
 	if (memo.session_seen_ok && session_encode(out, enc, sizeof(enc)) > 0)
-		kv_fill(app, key, memo.session_seen, enc, strlen(enc));
+		api_cache_fill(app, key, memo.session_seen, strlen(memo.session_seen), enc,
+		    strlen(enc));
 found:
 	memo.session = *out;
 	memo.session_state = 1;
@@ -434,7 +469,7 @@ api_cache_user(struct app *app, const char *user_id, struct api_user *out)
 		*out = memo.user;
 		return NS_OK;
 	}
-	if (!ns_keys_cache(key, "u", user_id))
+	if (!ns_keys_cache(key, NS_CACHE_USER, user_id))
 		return NS_E_NOT_FOUND;
 	if (memo.user_seen_ok && strcmp(memo.user.user_id, user_id) == 0) {
 		got = 0;
@@ -458,7 +493,8 @@ api_cache_user(struct app *app, const char *user_id, struct api_user *out)
 	if (e != NS_OK)
 		return e;
 	if (memo.user_seen_ok && (n = user_encode(out, val, sizeof(val))) > 0)
-		kv_fill(app, key, memo.user_seen, val, (size_t)n);
+		api_cache_fill(app, key, memo.user_seen, strlen(memo.user_seen), val,
+		    (size_t)n);
 found:
 	memo.user = *out;
 	memo.user_state = 1;
@@ -474,7 +510,7 @@ api_cache_session_invalidate(struct app *app, const char *token)
 	if (strcmp(memo.session.token, token) == 0)
 		memo.session_state = 0, memo.session_seen_ok = 0;
 	if (ns_keys_cache(key, "s", token))
-		kv_tombstone(app, key);
+		api_cache_tombstone(app, key);
 }
 
 void
@@ -484,8 +520,175 @@ api_cache_user_invalidate(struct app *app, const char *user_id)
 
 	if (strcmp(memo.user.user_id, user_id) == 0)
 		memo.user_state = 0, memo.user_seen_ok = 0;
-	if (ns_keys_cache(key, "u", user_id))
-		kv_tombstone(app, key);
+	if (ns_keys_cache(key, NS_CACHE_USER, user_id))
+		api_cache_tombstone(app, key);
+}
+
+/* ---- many users at once (the matchmaking lists) ---------------------------------------- */
+
+/* The card fields of a user entry, in enum order; their places in the entry are looked up
+ * in ufields once (+1: the "u1" header). */
+static const char *const card_names[API_CARD__COUNT] = { "user_id", "name", "gender",
+	"selfie_url", "video_url", "introduced_to", "introduced_by" };
+static int card_field[API_CARD__COUNT];
+
+static void
+card_fields_init(void)
+{
+	int i, k;
+
+	for (i = 0; i < API_CARD__COUNT; i++)
+		for (k = 0; k < USER_FIELDS; k++)
+			if (strcmp(ufields[k].name, card_names[i]) == 0)
+				card_field[i] = k + 1;
+}
+
+int
+api_cache_card_decode(const char *v, size_t len, struct api_card *out)
+{
+	const char *f[USER_FIELDS + 2];
+	size_t fl[USER_FIELDS + 2];
+	int i;
+
+	if (card_field[0] == 0)
+		card_fields_init();
+	if (user_split(v, len, f, fl) < 0)
+		return -1;
+	for (i = 0; i < API_CARD__COUNT; i++) {
+		out->f[i] = f[card_field[i]];
+		out->len[i] = fl[card_field[i]];
+		if (out->len[i] >= ufields[card_field[i] - 1].cap)
+			return -1;
+	}
+	return 0;
+}
+
+/* Fill each KEYS[i] with ARGV[2i + 1] when it still holds ARGV[2i] ("" = absent), as
+ * fill_script does for one; ARGV[1] is the lifetime. */
+static struct ns_script fill_many_script = { .src =
+	"local n = 0\n"
+	"for i = 1, #KEYS do\n"
+	"  local cur, seen = redis.call('GET', KEYS[i]), ARGV[2 * i]\n"
+	"  if (cur == false and seen == '') or cur == seen then\n"
+	"    redis.call('SET', KEYS[i], ARGV[2 * i + 1], 'EX', ARGV[1])\n"
+	"    n = n + 1\n"
+	"  end\n"
+	"end\n"
+	"return n\n" };
+
+/* Only entries we made, over what Redis answered for them (a string or nothing). */
+static int
+fillable(const char *entry, const redisReply *seen, int nofill)
+{
+	return entry && !nofill && seen &&
+	    (seen->type == REDIS_REPLY_NIL || seen->type == REDIS_REPLY_STRING);
+}
+
+static void
+fill_many(struct app *app, size_t n, char (*keys)[NS_KEY_MAX], const redisReply *const *seen,
+    char *const *entries, const unsigned char *nofill)
+{
+	const char **args = calloc(1 + 3 * n, sizeof(*args));
+	size_t *lens = calloc(1 + 3 * n, sizeof(*lens)), i, k = 0, a;
+	char ttl[16];
+	enum ns_err e;
+	redisReply *r;
+
+	if (!args || !lens)
+		goto out;
+	for (i = 0; i < n; i++)
+		if (fillable(entries[i], seen[i], nofill[i]))
+			args[k] = keys[i], lens[k] = strlen(keys[i]), k++;
+	if (k == 0)
+		goto out;
+	snprintf(ttl, sizeof(ttl), "%d", app->cfg->cache_ttl_s);
+	a = k;
+	args[a] = ttl, lens[a] = strlen(ttl), a++;
+	for (i = 0; i < n; i++) {
+		if (!fillable(entries[i], seen[i], nofill[i]))
+			continue;
+		args[a] = seen[i]->type == REDIS_REPLY_STRING ? seen[i]->str : "";
+		lens[a++] = seen[i]->type == REDIS_REPLY_STRING ? seen[i]->len : 0;
+		args[a] = entries[i], lens[a] = strlen(entries[i]), a++;
+	}
+	r = ns_script_eval(app->kv, &fill_many_script, &e, (int)k, (int)(a - k), args, lens);
+	if (r)
+		freeReplyObject(r);
+	else
+		api_metrics_redis_error();
+out:
+	free(args);
+	free(lens);
+}
+
+enum ns_err
+api_cache_users_fetch(struct app *app, size_t n, const char *const *ids,
+    const redisReply *const *seen, char **entries)
+{
+	char (*keys)[NS_KEY_MAX] = NULL, *arr = NULL;
+	unsigned char *nofill = NULL;
+	const char *params[1];
+	struct api_user *u = NULL;
+	enum ns_err e = NS_E_NOMEM;
+	PGresult *r = NULL;
+	size_t i;
+	int row, len;
+
+	for (i = 0; i < n; i++)
+		entries[i] = NULL;
+	if (n == 0)
+		return NS_OK;
+	keys = calloc(n, sizeof(*keys));
+	nofill = calloc(n, 1);
+	u = malloc(sizeof(*u));
+	if (!keys || !nofill || !u)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (strlen(ids[i]) != NS_UUID_LEN || !ns_keys_cache(keys[i], NS_CACHE_USER, ids[i])) {
+			e = NS_E_BAD_REQUEST;
+			goto out;
+		}
+	}
+	if (!(params[0] = arr = ns_db_uuid_array(ids, n)))
+		goto out;
+	r = ns_db_exec_prepared(app->db, "cache_users", USERS_SELECT, 1, params, &e);
+	if (r == NULL) {
+		api_metrics_db_error();
+		goto out;
+	}
+	e = NS_E_NOMEM;
+	for (row = 0; row < PQntuples(r) && PQnfields(r) == USER_FIELDS; row++) {
+		static char val[ENTRY_MAX];
+
+		user_from_row(r, row, u);
+		for (i = 0; i < n && (entries[i] || strcmp(ids[i], u->user_id) != 0); i++)
+			;
+		if (i == n)
+			continue;
+		if ((len = user_encode(u, val, sizeof(val))) < 0) {
+			/* A field holding the separator: listed with it blanked, not cached. */
+			user_blank_sep(u);
+			nofill[i] = 1;
+			len = user_encode(u, val, sizeof(val));
+		}
+		if (len < 0)
+			continue;
+		if (!(entries[i] = strdup(val)))
+			goto out;
+	}
+	api_metrics_cache_n(API_CACHE_USER, 0, n);
+	fill_many(app, n, keys, seen, entries, nofill);
+	e = NS_OK;
+out:
+	if (e != NS_OK)
+		for (i = 0; i < n; i++)
+			free(entries[i]), entries[i] = NULL;
+	PQclear(r);
+	free(arr);
+	free(u);
+	free(nofill);
+	free(keys);
+	return e;
 }
 
 /* ---- IP bans ------------------------------------------------------------------------------- */
@@ -775,7 +978,7 @@ api_cache_prefetch(struct app *app, const char *ip_in, const char *rl_key, enum 
 	if (!token || !ns_keys_cache(skey, "s", token))
 		skey[0] = '\0', token = NULL;
 	if (!ns_keys_cache(hkey, "ipbans", "all") || !ns_keys_cache(gkey, "ipbans", "gen") ||
-	    !ns_keys_cache(ukey, "u", "")) {
+	    !ns_keys_cache(ukey, NS_CACHE_USER, "")) {
 		out->ip_banned = db_ip_banned(app, ip, out->ip_reason, sizeof(out->ip_reason));
 		return;
 	}

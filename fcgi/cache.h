@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "err.h"
+#include <hiredis/hiredis.h>
 #include "ratelimit.h"
 
 struct app;
@@ -52,6 +53,29 @@ enum ns_err api_cache_session(struct app *app, const char *token, struct api_ses
 enum ns_err api_cache_user(struct app *app, const char *user_id, struct api_user *out);
 void api_cache_session_invalidate(struct app *app, const char *token);
 void api_cache_user_invalidate(struct app *app, const char *user_id);
+
+/* Many users at once, for the matchmaking lists (fcgi/api_room.c): the list's own Redis
+ * script reads the entries (ns_keys_cache(NS_CACHE_USER, id)) with the page; what it found
+ * is decoded here, and the misses are read from PostgreSQL in one query and filled. */
+enum { API_CARD_ID, API_CARD_NAME, API_CARD_GENDER, API_CARD_SELFIE, API_CARD_VIDEO,
+	API_CARD_INTRODUCED_TO, API_CARD_INTRODUCED_BY, API_CARD__COUNT };
+struct api_card {
+	const char *f[API_CARD__COUNT];	/* slices of the entry ("" for NULL), not terminated */
+	size_t len[API_CARD__COUNT];
+};
+/* 0, or -1 when v is not a user entry (a tombstone, garbage). */
+int api_cache_card_decode(const char *v, size_t len, struct api_card *out);
+/* For the n users ids that missed, with what Redis held for each (seen: NIL or a string;
+ * NULL or another type: not filled), set entries[i] to a user entry (malloc'd; NULL when
+ * there is no such user) and fill the cache with them. */
+enum ns_err api_cache_users_fetch(struct app *app, size_t n, const char *const *ids,
+    const redisReply *const *seen, char **entries);
+
+/* Fill key with value only while it holds seen (seenlen 0: absent); the conditional fill
+ * every cached read uses (see cache.c). Overwrite key with a unique tombstone. */
+void api_cache_fill(struct app *app, const char *key, const char *seen, size_t seenlen,
+    const char *value, size_t vlen);
+void api_cache_tombstone(struct app *app, const char *key);
 
 /* IP bans (contract §1.7), cached likewise: 1 banned (reason copied), 0 not, <0 error.
  * A NULL reason comes back as the one-character string API_CACHE_NULL_REASON. */

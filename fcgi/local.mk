@@ -12,6 +12,7 @@ fcgi_napalmsky_api_SOURCES = \
 	fcgi/routes.c fcgi/routes.h \
 	fcgi/guard.c fcgi/guard.h \
 	fcgi/cache.c fcgi/cache.h \
+	fcgi/excl.c fcgi/excl_entry.c fcgi/excl.h \
 	fcgi/metrics.c fcgi/metrics.h \
 	fcgi/api_service.c \
 	fcgi/api_auth.c \
@@ -47,6 +48,19 @@ tests_unit_test_router_LDADD = $(API_TEST_LDADD)
 tests_unit_test_request_SOURCES = tests/unit/test_request.c fcgi/memio.c fcgi/memio.h $(API_TRANSPORT)
 tests_unit_test_request_CFLAGS = $(API_TEST_CFLAGS)
 tests_unit_test_request_LDADD = $(API_TEST_LDADD)
+
+# libFuzzer target for the excl cache entry's text. Run:
+# tests/fuzz/fuzz_excl $(srcdir)/tests/fuzz/corpus/excl
+EXTRA_DIST += tests/fuzz/corpus/excl
+if FUZZ
+noinst_PROGRAMS += tests/fuzz/fuzz_excl
+endif
+tests_fuzz_fuzz_excl_SOURCES = tests/fuzz/fuzz_excl.c fcgi/excl_entry.c fcgi/excl.h
+tests_fuzz_fuzz_excl_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fcgi
+tests_fuzz_fuzz_excl_CFLAGS = $(AM_CFLAGS) $(HIREDIS_CFLAGS) \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1
+tests_fuzz_fuzz_excl_LDFLAGS = -fsanitize=fuzzer,address,undefined
+tests_fuzz_fuzz_excl_LDADD = shared/libshared.a $(CRYPTO_LIBS)
 
 # libFuzzer target for the Stripe-Signature parser and check (stripe.c compiled in, so it is
 # instrumented). Run: tests/fuzz/fuzz_stripe_sig $(srcdir)/tests/fuzz/corpus/stripe_sig

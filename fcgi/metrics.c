@@ -42,7 +42,7 @@ static const int statuses[] = { 200, 204, 304, 400, 401, 402, 403, 404, 405, 409
     429, 500, 503 };
 static const int64_t bucket_us[] = { 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000,
     250000, 500000, 1000000, 2500000, 5000000 };
-static const char *const cache_names[API_CACHE__COUNT] = { "session", "user", "ipban" };
+static const char *const cache_names[API_CACHE__COUNT] = { "session", "user", "ipban", "exclusions" };
 static const char *const limiter_names[NLIMITERS] = { "none", "auth", "api", "turn", "report",
     "validate" };
 
@@ -299,8 +299,14 @@ api_metrics_request(int route, int status, int64_t us)
 void
 api_metrics_cache(enum api_cache_kind kind, int hit)
 {
-	if ((unsigned)kind < API_CACHE__COUNT)
-		ADD(m.s->cache[kind][hit ? 1 : 0]);
+	api_metrics_cache_n(kind, hit, 1);
+}
+
+void
+api_metrics_cache_n(enum api_cache_kind kind, int hit, size_t n)
+{
+	if ((unsigned)kind < API_CACHE__COUNT && n > 0 && m.s)
+		__atomic_fetch_add(&m.s->cache[kind][hit ? 1 : 0], (uint64_t)n, __ATOMIC_RELAXED);
 }
 
 void api_metrics_db_error(void) { ADD(m.s->db_errors); }

@@ -11,7 +11,8 @@
 #define API_METRICS_SLOTS 128		/* workers (and CGI runs) at the same time */
 #define API_METRICS_OUT_MAX (1024 * 1024)	/* ceiling of one /metrics body */
 
-enum api_cache_kind { API_CACHE_SESSION = 0, API_CACHE_USER, API_CACHE_IPBAN, API_CACHE__COUNT };
+enum api_cache_kind { API_CACHE_SESSION = 0, API_CACHE_USER, API_CACHE_IPBAN, API_CACHE_EXCL,
+	API_CACHE__COUNT };
 
 /* Claim a slot for this process (once; later calls do nothing). Metrics are off, silently
  * apart from one log line, when no slot can be had. */
@@ -20,6 +21,7 @@ void api_metrics_init(const struct ns_config *cfg, const struct api_route *route
 /* route: index into the table given to init, or -1 for no route. */
 void api_metrics_request(int route, int status, int64_t duration_us);
 void api_metrics_cache(enum api_cache_kind kind, int hit);
+void api_metrics_cache_n(enum api_cache_kind kind, int hit, size_t n);	/* n lookups at once */
 void api_metrics_db_error(void);
 void api_metrics_redis_error(void);
 void api_metrics_ratelimited(enum api_limiter limiter);

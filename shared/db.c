@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "db.h"
 #include "log.h"
+#include "rand.h"
 
 #define DB_ERR_MAX 512
 #define DB_OPT_MAX 64			/* "-c statement_timeout=N" */
@@ -387,4 +388,23 @@ int
 ns_db_col_bool(const PGresult *res, int row, int col)
 {
 	return !PQgetisnull(res, row, col) && PQgetvalue(res, row, col)[0] == 't';
+}
+
+char *
+ns_db_uuid_array(const char *const *ids, size_t n)
+{
+	char *s = malloc(n * (NS_UUID_LEN + 1) + 3), *p = s;
+	size_t i;
+
+	if (s == NULL)
+		return NULL;
+	*p++ = '{';
+	for (i = 0; i < n; i++) {
+		if (i)
+			*p++ = ',';
+		memcpy(p, ids[i], NS_UUID_LEN);
+		p += NS_UUID_LEN;
+	}
+	memcpy(p, "}", 2);
+	return s;
 }

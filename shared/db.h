@@ -45,6 +45,10 @@ const char *ns_db_col(const PGresult *res, int row, int col);
 int64_t ns_db_col_int(const PGresult *res, int row, int col);
 int ns_db_col_bool(const PGresult *res, int row, int col);
 
+/* "{id,id,...}", the text of a uuid[] parameter, of n canonical UUIDs (the caller checked
+ * them); malloc'd, NULL when out of memory. */
+char *ns_db_uuid_array(const char *const *ids, size_t n);
+
 /* SELECT 1 on the primary; *latency_ms gets the round trip. */
 enum ns_err ns_db_ping(struct ns_db *db, double *latency_ms);
 /* Text of the last libpq error (for logs and /health), never NULL. */

@@ -68,6 +68,9 @@ char *ns_keys_user_room(char buf[NS_KEY_MAX], const char *user_id);
  * before the write cannot fill the old row back. Any process writing a users row does
  * `SET ns_keys_cache("u", userId) "~<uuid>" EX NS_CACHE_TOMBSTONE_TTL_S`. */
 #define NS_CACHE_TOMBSTONE	"~"
+#define NS_CACHE_USER		"u"	/* kind: a users row (fcgi/cache.c) */
+#define NS_CACHE_EXCL		"x"	/* kind: a user's cooldowns and reports (fcgi/excl.c);
+					 * whoever writes either tombstones both users' entries */
 #define NS_CACHE_TOMBSTONE_TTL_S 3600
 
 #endif

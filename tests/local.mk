@@ -7,6 +7,7 @@ INTEGRATION_TESTS = \
 	tests/integration/guards.sh tests/integration/cache_limits.sh \
 	tests/integration/media.sh \
 	tests/integration/room_lists.sh \
+	tests/integration/queue_coherence.sh \
 	tests/integration/auth_user.sh \
 	tests/integration/referral.sh tests/integration/reports.sh tests/integration/admin.sh \
 	tests/integration/payments.sh tests/integration/turn.sh \
@@ -33,7 +34,9 @@ EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/node/realtime_check.js \
 	tests/integration/node/calls_check.js \
 	tests/integration/node/queue_feed.js \
+	tests/integration/node/queue_coherence.js \
 	tests/integration/node/failover_check.js \
+	tests/integration/node/events.js \
 	tests/fuzz/run.sh \
 	tests/fuzz/corpus
 

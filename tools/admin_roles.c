@@ -21,7 +21,7 @@ admin_cache_invalidate(const struct ns_config *cfg, const char *user_id)
 	redisReply *r = NULL;
 	enum ns_err e;
 
-	if (ns_keys_cache(key, "u", user_id) == NULL || ns_rand_uuid(stone +
+	if (ns_keys_cache(key, NS_CACHE_USER, user_id) == NULL || ns_rand_uuid(stone +
 	    strlen(NS_CACHE_TOMBSTONE)) != NS_OK)
 		goto fail;
 	memcpy(stone, NS_CACHE_TOMBSTONE, strlen(NS_CACHE_TOMBSTONE));

@@ -280,18 +280,19 @@ add_finalized(struct job *j, struct batch *b)
 
 /* ---- completion -------------------------------------------------------------------------- */
 
-/* The users rows changed: the REST cache entries are overwritten with tombstones. */
+/* A users row (NS_CACHE_USER) or a user's cooldowns (NS_CACHE_EXCL) changed: the REST
+ * cache entry is overwritten with a tombstone. */
 static void
-invalidate_user(struct gw *g, const char *uid)
+invalidate(struct gw *g, const char *kind, const char *uid)
 {
 	char key[NS_KEY_MAX], stone[NS_UUID_LEN + 2], ttl[NUM_MAX];
 
-	if (!ns_keys_cache(key, "u", uid) || ns_rand_uuid(stone + 1) != NS_OK)
+	if (!ns_keys_cache(key, kind, uid) || ns_rand_uuid(stone + 1) != NS_OK)
 		return;
 	stone[0] = NS_CACHE_TOMBSTONE[0];
 	num(ttl, NS_CACHE_TOMBSTONE_TTL_S);
 	if (bus_cmd(g->bus, NULL, NULL, "SET %s %s EX %s", key, stone, ttl) < 0)
-		ns_log_warn("gateway: redis down: user cache of %s not invalidated", uid);
+		ns_log_warn("gateway: redis down: cache %s of %s not invalidated", kind, uid);
 }
 
 static void
@@ -307,7 +308,8 @@ end_done(struct job *j, const PGresult *res)
 
 		if (strcmp(PQgetvalue(res, r, E_ROOM), j->room) != 0)
 			continue;	/* another call end of the same statement */
-		invalidate_user(g, uid);
+		invalidate(g, NS_CACHE_USER, uid);
+		invalidate(g, NS_CACHE_EXCL, uid);	/* the pair's cooldown */
 		for (k = 0; k < 2 && strcmp(j->m[k].uid, uid) != 0; k++)
 			;
 		if (k == 2 || j->m[k].gone)
@@ -366,14 +368,17 @@ on_result(struct gw *g, const PGresult *res, void *arg)
 {
 	struct job *j = arg;
 
-	(void)g;
 	j->req = NULL;
 	if (!res) {
 		failed(j);
 		return;
 	}
-	if (j->kind == JOB_END)
+	if (j->kind == JOB_END) {
 		end_done(j, res);
+	} else {
+		invalidate(g, NS_CACHE_EXCL, j->params[0]);
+		invalidate(g, NS_CACHE_EXCL, j->params[1]);
+	}
 	job_free(j);
 }
 

@@ -94,6 +94,23 @@ t_is "$(card 10 'wasIntroducedToMe, JSON.stringify(u.introducedBy)')" "false|nul
 t_is "$(stack_redis_cli get "ns:qview:$R")" "$(jval "$T_TMP/body" 'JSON.stringify(b.users.map(u => u.userId))')" \
 	"queue: the fetched page is recorded for the gateways"
 
+# the query cache behind the page: cards and R's cooldowns/reports are cached after a read,
+# and an entry that is not ours (garbage, another format) is read again from PostgreSQL
+get /room/queue "$TOK"
+PAGE1=$(cat "$T_TMP/body")
+t_like "$(stack_redis_cli --raw get "ns:c:u:$(uid 2)" | head -c 2)" '^u1$' "queue: listed users' cards are cached"
+t_like "$(stack_redis_cli --raw get "ns:c:x:$R" | head -c 2)" '^x1$' "queue: the requester's cooldowns and reports are cached"
+stack_redis_cli set "ns:c:u:$(uid 2)" "u1garbage" >/dev/null
+stack_redis_cli set "ns:c:x:$R" "x1$(printf '\037')not-an-item" >/dev/null
+get /room/queue "$TOK"
+t_is "$(cat "$T_TMP/body")" "$PAGE1" "queue: garbage cache entries are read again, the page is unchanged"
+t_like "$(stack_redis_cli --raw get "ns:c:u:$(uid 2)" | head -c 3)" '^u1.$' "queue: a garbage card entry is replaced"
+t_is "$(stack_redis_cli --raw get "ns:c:x:$R" | tr '\037' '\n' | grep -c ':1$')" 1 \
+	"queue: a garbage cooldown/report entry is replaced (one reported user)"
+stack_redis_cli set "ns:c:x:$R" "~tombstone" >/dev/null
+get /room/queue "$TOK"
+t_is "$(cat "$T_TMP/body")" "$PAGE1" "queue: a tombstoned entry is read from PostgreSQL"
+
 # pagination: limit 4 walks all 30 candidates (the ghost's and seed 5's pages come out short)
 ALL= PAGES=0 SHORT=0 cursor=
 while :; do

@@ -9,6 +9,7 @@
 // QR_UNLOCK_COMPLETIONS=1 DISCONNECT_GRACE_MS=1000 (calls.sh).
 'use strict';
 const { io } = require('socket.io-client');
+const { withTimeout, track } = require('./events');
 const { execFileSync } = require('child_process');
 const fs = require('fs');
 
@@ -29,12 +30,6 @@ function redisRaw(...args) {
 		{ encoding: 'utf8' }).trim();
 }
 
-function withTimeout(p, ms, what) {
-	let t;
-	return Promise.race([p, new Promise((_, rej) => { t = setTimeout(() => rej(new Error(`timeout after ${ms} ms: ${what}`)), ms); })])
-		.finally(() => clearTimeout(t));
-}
-
 // A socket recording every event from the start; next(name, pred) takes a recorded or future
 // match, quiet(name, ms) resolves true when none arrives within ms.
 let opened = 0;
@@ -44,18 +39,7 @@ function open(url, opts = {}) {
 	// carry every flow (a caller on one, its callee on the other).
 	const deflate = opened++ % 2 === 0 ? {} : { perMessageDeflate: false };
 	const s = io(url, { transports: ['websocket'], reconnection: false, timeout: STEP_MS, forceNew: true, ...deflate, ...opts });
-	s.log = [];
-	s.waiters = [];
-	s.onAny((name, payload) => {
-		s.log.push({ name, payload });
-		s.waiters = s.waiters.filter((w) => !(w.name === name && w.pred(payload) && (w.res(payload), true)));
-	});
-	s.next = (name, pred = () => true, ms = STEP_MS) => {
-		const i = s.log.findIndex((e) => e.name === name && pred(e.payload));
-		if (i >= 0) return Promise.resolve(s.log.splice(i, 1)[0].payload);
-		return withTimeout(new Promise((res) => s.waiters.push({ name, pred, res })), ms, `event ${name}`)
-			.then((p) => { const j = s.log.findIndex((e) => e.name === name && e.payload === p); if (j >= 0) s.log.splice(j, 1); return p; });
-	};
+	track(s, STEP_MS);
 	s.quiet = async (name, ms = QUIET_MS, pred = () => true) => {
 		await sleep(ms);
 		return !s.log.some((e) => e.name === name && pred(e.payload));

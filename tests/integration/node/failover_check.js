@@ -11,6 +11,7 @@
 //   node failover_check.js behind URL TOKEN... (a gateway with gateway_redis_backlog_max 3)
 'use strict';
 const { io } = require('socket.io-client');
+const { withTimeout, track } = require('./events');
 const { execFileSync } = require('child_process');
 const fs = require('fs');
 const http = require('http');
@@ -35,31 +36,13 @@ function redis(...args) {
 }
 const lines = (s) => (s === '' ? [] : s.split('\n'));
 
-function withTimeout(p, ms, what) {
-	let t;
-	return Promise.race([p, new Promise((_, rej) => { t = setTimeout(() => rej(new Error(`timeout after ${ms} ms: ${what}`)), ms); })])
-		.finally(() => clearTimeout(t));
-}
-
 // A socket whose events (and disconnects) are recorded from the start; next(name, pred)
 // waits for a recorded or future match and consumes it.
 function open(url, opts = {}) {
 	const s = io(url, { transports: ['websocket'], reconnection: false, timeout: STEP_MS, forceNew: true, ...opts });
-	s.log = [];
-	s.waiters = [];
-	const record = (name, payload) => {
-		s.log.push({ name, payload });
-		s.waiters = s.waiters.filter((w) => !(w.name === name && w.pred(payload) && (w.res(payload), true)));
-	};
-	s.onAny(record);
+	const record = track(s, STEP_MS);
 	s.on('disconnect', (reason) => record('disconnect', reason));
 	s.on('connect_error', (e) => record('connect_error', e.message));
-	s.next = (name, pred = () => true, ms = STEP_MS) => {
-		const i = s.log.findIndex((e) => e.name === name && pred(e.payload));
-		if (i >= 0) return Promise.resolve(s.log.splice(i, 1)[0].payload);
-		return withTimeout(new Promise((res) => s.waiters.push({ name, pred, res })), ms, `event ${name}`)
-			.then((p) => { const j = s.log.findIndex((e) => e.name === name && e.payload === p); if (j >= 0) s.log.splice(j, 1); return p; });
-	};
 	s.seen = (name, pred = () => true) => s.log.some((e) => e.name === name && pred(e.payload));
 	return s;
 }

@@ -13,6 +13,7 @@
 //   node realtime_check.js cap URL_A URL_B TOKEN CAP
 'use strict';
 const { io } = require('socket.io-client');
+const { withTimeout, track } = require('./events');
 const { execFileSync } = require('child_process');
 
 const STEP_MS = 8000;	// bound on every single wait
@@ -34,12 +35,6 @@ function redisRaw(...args) {
 		{ encoding: 'utf8' }).trim();
 }
 
-function withTimeout(p, ms, what) {
-	let t;
-	return Promise.race([p, new Promise((_, rej) => { t = setTimeout(() => rej(new Error(`timeout after ${ms} ms: ${what}`)), ms); })])
-		.finally(() => clearTimeout(t));
-}
-
 // A socket whose events are all recorded from the start (so nothing emitted right after the
 // CONNECT reply is missed); next(name, pred) waits for a recorded or future match.
 let opened = 0;
@@ -49,22 +44,11 @@ function open(url, opts = {}) {
 	// carry every flow (a caller on one, its callee on the other).
 	const deflate = opened++ % 2 === 0 ? {} : { perMessageDeflate: false };
 	const s = io(url, { transports: ['websocket'], reconnection: false, timeout: STEP_MS, forceNew: true, ...deflate, ...opts });
-	s.log = [];
-	s.waiters = [];
-	s.onAny((name, payload) => {
-		s.log.push({ name, payload });
-		s.waiters = s.waiters.filter((w) => !(w.name === name && w.pred(payload) && (w.res(payload), true)));
-	});
+	track(s, STEP_MS);
 	s.on('disconnect', (reason) => {
 		s.log.push({ name: 'disconnect', payload: reason });
 		s.waiters = s.waiters.filter((w) => !(w.name === 'disconnect' && (w.res(reason), true)));
 	});
-	s.next = (name, pred = () => true, ms = STEP_MS) => {
-		const i = s.log.findIndex((e) => e.name === name && pred(e.payload));
-		if (i >= 0) return Promise.resolve(s.log.splice(i, 1)[0].payload);
-		return withTimeout(new Promise((res) => s.waiters.push({ name, pred, res })), ms, `event ${name}`)
-			.then((p) => { const j = s.log.findIndex((e) => e.name === name && e.payload === p); if (j >= 0) s.log.splice(j, 1); return p; });
-	};
 	s.seen = (name, pred = () => true) => s.log.some((e) => e.name === name && pred(e.payload));
 	return s;
 }
