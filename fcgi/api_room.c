@@ -53,6 +53,9 @@
 #define ROOM_BODY_MIN 65536	/* first size of the reused queue body buffer */
 #define ROOM_BODY_KEEP (1u << 20)	/* a bigger buffer is freed after its request */
 #define ROOM_BODY_MAX (64u << 20)	/* a page body (5,000 cards of worst-case text) */
+#define ROOM_TAIL 4	/* last members of a page read with their scores (see queue_script) */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 #define MSG_USER_NOT_FOUND "User not found"
 #define MSG_INVALID_LIMIT "Invalid limit"
@@ -326,7 +329,7 @@ cursor_encode(const struct qpos *pos, char out[ROOM_CURSOR_MAX + 1])
 	char raw[ROOM_CURSOR_RAW_MAX + 1];
 	int n = snprintf(raw, sizeof raw, "%s:%s", pos->score, pos->user_id);
 
-	if (n < 0 || (size_t)n >= sizeof raw)
+	if (pos->score[0] == '\0' || n < 0 || (size_t)n >= sizeof raw)	/* no score read */
 		return 0;
 	b64_encode((const unsigned char *)raw, (size_t)n, out);
 	return 1;
@@ -376,13 +379,16 @@ cursor_decode(const char *text, struct qpos *pos)
 /* ---- GET /room/queue -------------------------------------------------------------------- */
 
 /* KEYS[1] ns:available, KEYS[2] the requester's recorded page (ns:qview), KEYS[3] the
- * requester's cooldowns and reports (excl.h); ARGV: requester, limit, the user-entry key
- * prefix of the query cache, the recorded page's lifetime, then optionally the cursor's
- * score and userId. Returns {ZCARD, requester present 0/1, {member, score, ...}, {user entry
- * of each member or nil}, excl entry or nil, recorded page or nil} with up to limit + 2
- * members after the cursor: enough for a full page without the requester plus one to tell
- * whether more follow. So a page whose cards are cached costs this one call and no
- * PostgreSQL query. The cursor's place is found by rank, so members that left or joined
+ * requester's cooldowns and reports (excl.h); ARGV: requester, limit, the key prefix of the
+ * query cache's user entries (or of their fills, which is all a revalidation needs), the
+ * recorded page's lifetime, then optionally the cursor's score and userId. Returns {ZCARD,
+ * requester present 0/1, {member, ...}, {user entry (or fill) of each member or nil}, excl
+ * entry or nil, recorded page or nil, {member, score, ...} of the last ROOM_TAIL members}
+ * with up to limit + 2 members after the cursor: enough for a full page without the
+ * requester plus one to tell whether more follow. Only the next cursor needs a score, and it
+ * is one of the last members: Redis formats each score it returns as a double, which was a
+ * tenth of its time for a page of 100. So a page whose cards are cached costs this one call
+ * and no PostgreSQL query. The cursor's place is found by rank, so members that left or joined
  * since cannot make a page skip or repeat anyone; ties (equal scores) are ordered by member
  * bytes, as the zset orders them, compared bytewise (Lua's < follows the locale). The
  * cache keys are built from the prefix here, as the guard's script does. */
@@ -409,16 +415,19 @@ static struct ns_script queue_script = { .src =
 	"  end\n"
 	"  start = lo\n"
 	"end\n"
-	"local page = redis.call('ZRANGE', key, start, start + limit + 1, 'WITHSCORES')\n"
-	"local cards = {}\n"
+	"local page = redis.call('ZRANGE', key, start, start + limit + 1)\n"
+	"local cards, tail = {}, {}\n"
 	"if #page > 0 then\n"
 	"  local ks = {}\n"
-	"  for i = 1, #page, 2 do ks[#ks + 1] = ARGV[3] .. page[i] end\n"
+	"  for i = 1, #page do ks[i] = ARGV[3] .. page[i] end\n"
 	"  cards = redis.call('MGET', unpack(ks))\n"
+	"  tail = redis.call('ZRANGE', key, start + math.max(#page - " STR(ROOM_TAIL) ", 0),"
+	" start + #page - 1, 'WITHSCORES')\n"
 	"end\n"
 	"local view = redis.call('GET', KEYS[2])\n"
 	"if view then redis.call('EXPIRE', KEYS[2], ARGV[4]) end\n"
-	"return {redis.call('ZCARD', key), mine, page, cards, redis.call('GET', KEYS[3]), view}\n" };
+	"return {redis.call('ZCARD', key), mine, page, cards, redis.call('GET', KEYS[3]), view,"
+	" tail}\n" };
 
 struct qpage {
 	struct qpos *slot;	/* candidates of this page, in order */
@@ -448,8 +457,28 @@ qpage_free(struct qpage *pg)
 		freeReplyObject(pg->reply);
 }
 
+/* The score of member m from the script's tail, or "" when it is not there (malformed). */
+static void
+tail_score(const redisReply *tail, const redisReply *m, char score[ROOM_SCORE_MAX + 1])
+{
+	size_t i;
+
+	score[0] = '\0';
+	for (i = 0; i + 1 < tail->elements; i += 2) {
+		const redisReply *t = tail->element[i], *s = tail->element[i + 1];
+
+		if (t->type == REDIS_REPLY_STRING && s->type == REDIS_REPLY_STRING &&
+		    t->len == m->len && memcmp(t->str, m->str, m->len) == 0 &&
+		    s->len <= ROOM_SCORE_MAX && score_valid(s->str)) {
+			memcpy(score, s->str, s->len + 1);
+			return;
+		}
+	}
+}
+
 static enum ns_err
-queue_fetch(struct api_req *req, long limit, const struct qpos *after, struct qpage *pg)
+queue_fetch(struct api_req *req, long limit, const struct qpos *after, int heads,
+    struct qpage *pg)
 {
 	char lim[24], vkey[NS_KEY_MAX], xkey[NS_KEY_MAX], ukey[NS_KEY_MAX], ttl[16];
 	const char *argv[9] = { NS_KEY_AVAILABLE, vkey, xkey, req->auth.user_id, lim, ukey, ttl,
@@ -461,7 +490,7 @@ queue_fetch(struct api_req *req, long limit, const struct qpos *after, struct qp
 
 	if (!ns_keys_queue_view(vkey, req->auth.user_id) ||
 	    !ns_keys_cache(xkey, NS_CACHE_EXCL, req->auth.user_id) ||
-	    !ns_keys_cache(ukey, NS_CACHE_USER, ""))
+	    !ns_keys_cache(ukey, heads ? NS_CACHE_FILL : NS_CACHE_USER, ""))
 		return NS_E_INTERNAL;
 	snprintf(lim, sizeof lim, "%ld", limit);
 	snprintf(ttl, sizeof ttl, "%d", ROOM_QVIEW_TTL_S);
@@ -473,12 +502,13 @@ queue_fetch(struct api_req *req, long limit, const struct qpos *after, struct qp
 	    NULL)) == NULL)
 		return err;
 	pg->reply = r;
-	if (r->type != REDIS_REPLY_ARRAY || r->elements != 6 ||
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 7 ||
 	    r->element[0]->type != REDIS_REPLY_INTEGER ||
 	    r->element[1]->type != REDIS_REPLY_INTEGER ||
-	    r->element[2]->type != REDIS_REPLY_ARRAY || r->element[2]->elements % 2 != 0 ||
+	    r->element[2]->type != REDIS_REPLY_ARRAY ||
 	    r->element[3]->type != REDIS_REPLY_ARRAY ||
-	    r->element[3]->elements * 2 != r->element[2]->elements)
+	    r->element[3]->elements != r->element[2]->elements ||
+	    r->element[6]->type != REDIS_REPLY_ARRAY || r->element[6]->elements % 2 != 0)
 		return NS_E_INTERNAL;
 	pg->total = r->element[0]->integer - r->element[1]->integer;
 	arr = r->element[2];
@@ -488,23 +518,22 @@ queue_fetch(struct api_req *req, long limit, const struct qpos *after, struct qp
 	pg->entry = calloc((size_t)limit + 2, sizeof(*pg->entry));
 	if (pg->slot == NULL || pg->entry == NULL)
 		return NS_E_NOMEM;
-	for (i = 0; i + 1 < arr->elements; i += 2) {
-		const redisReply *m = arr->element[i], *s = arr->element[i + 1];
+	for (i = 0; i < arr->elements; i++) {
+		const redisReply *m = arr->element[i];
 		struct qpos *p = &pg->slot[kept];
 
-		ent = r->element[3]->element[i / 2];
-		if (m->type != REDIS_REPLY_STRING || s->type != REDIS_REPLY_STRING)
+		ent = r->element[3]->element[i];
+		if (m->type != REDIS_REPLY_STRING)
 			continue;
 		if (strcmp(m->str, req->auth.user_id) == 0)
 			continue;
 		/* only the gateways write this zset, always with user ids and ms scores */
 		if (m->len != NS_UUID_LEN || !ns_rand_uuid_parse(m->str, p->user_id) ||
-		    strcmp(p->user_id, m->str) != 0 || s->len > ROOM_SCORE_MAX ||
-		    !score_valid(s->str)) {
+		    strcmp(p->user_id, m->str) != 0) {
 			ns_log_warn("room: skipping malformed ns:available entry");
 			continue;
 		}
-		memcpy(p->score, s->str, s->len + 1);
+		tail_score(r->element[6], m, p->score);
 		if (kept == (size_t)limit) {
 			pg->more = 1;
 			break;
@@ -869,6 +898,68 @@ body_etag(const char *text, size_t len, char out[ROOM_ETAG_HEX + 3])
 	out[ROOM_ETAG_HEX + 2] = '\0';
 }
 
+/* The page's validator, from what decides its body rather than from the body, so that a
+ * revalidation needs only the entries' fills (NS_CACHE_FILL), not the cards: the
+ * count, the next cursor, and per candidate its id, its entry's fill ("-": no users row)
+ * and what the requester's cooldowns and reports make of it at now. An introducer's name
+ * needs no place: it follows from introduced_by (in the entry), and names never change. */
+static int
+queue_etag(const struct qpage *pg, const struct api_excl *ex, int64_t now,
+    char out[ROOM_ETAG_HEX + 3])
+{
+	struct qbuf t = { 0 };
+	char next[ROOM_CURSOR_MAX + 1];
+	size_t k;
+
+	QB_LIT(&t, "q2|");
+	qb_i64(&t, pg->total);
+	QB_LIT(&t, "|");
+	if (pg->more && pg->n > 0 && cursor_encode(&pg->slot[pg->n - 1], next))
+		qb_put(&t, next, strlen(next));
+	for (k = 0; k < pg->n; k++) {
+		const struct api_card *c = &pg->card[k];
+		const struct api_excl_item *it = api_excl_find(ex, pg->slot[k].user_id);
+
+		QB_LIT(&t, "|");
+		qb_put(&t, pg->slot[k].user_id, NS_UUID_LEN);
+		QB_LIT(&t, ":");
+		if (c->len[API_CARD_FILL])
+			qb_put(&t, c->f[API_CARD_FILL], c->len[API_CARD_FILL]);
+		else
+			QB_LIT(&t, "-");
+		if (it && it->reported)
+			QB_LIT(&t, ":r");
+		else if (it && it->cooldown_ms > now) {
+			QB_LIT(&t, ":c");
+			qb_i64(&t, it->cooldown_ms);
+		}
+	}
+	if (!t.failed)
+		body_etag(t.p, t.len, out);
+	free(t.p);
+	return t.failed ? -1 : 0;
+}
+
+/* A fills reply (heads) into each card's fill; 1 when every candidate has one (so the
+ * page can be revalidated without its cards), else 0. */
+static int
+queue_heads(struct qpage *pg)
+{
+	size_t k;
+
+	if (pg->n && !(pg->card = calloc(pg->n, sizeof(*pg->card))))
+		return 0;
+	for (k = 0; k < pg->n; k++) {
+		const redisReply *e = pg->entry[k];
+
+		if (!e || e->type != REDIS_REPLY_STRING || e->len != API_CACHE_FILL_LEN)
+			return 0;
+		pg->card[k].f[API_CARD_FILL] = e->str;
+		pg->card[k].len[API_CARD_FILL] = API_CACHE_FILL_LEN;
+	}
+	return 1;
+}
+
 /* The page body into b (reset first); 0, or -1 when it could not be built. */
 static int
 queue_body(struct qbuf *b, const struct qpage *pg, const struct qextra *x,
@@ -900,6 +991,72 @@ queue_body(struct qbuf *b, const struct qpage *pg, const struct qextra *x,
 	return b->failed ? -1 : 0;
 }
 
+/* The page the client holds is still the page: headers, recorded page, 304. */
+static void
+queue_not_modified(struct api_req *req, const struct qpage *pg, const struct api_excl *ex,
+    const char *etag)
+{
+	unsigned char *listed = calloc(pg->n + 1, 1);
+	size_t k;
+
+	if (listed) {
+		for (k = 0; k < pg->n; k++) {
+			const struct api_excl_item *it = api_excl_find(ex, pg->slot[k].user_id);
+
+			listed[k] = !(it && it->reported);
+		}
+		queue_record_view(req, pg, listed);
+		free(listed);
+	}
+	api_resp_header(req, "ETag", etag);
+	api_resp_header(req, "Cache-Control", "private, no-cache");
+	api_respond_empty(req, 304);
+}
+
+/* A revalidation (If-None-Match) first asks for the entries' heads only: when every
+ * candidate's entry is cached and the tag still matches, the page is neither read nor
+ * built. 1: answered 304; 0: go on with the full page (pg reset); or an error. */
+static int
+queue_revalidate(struct api_req *req, long limit, const struct qpos *after, struct qpage *pg,
+    enum ns_err *err)
+{
+	struct api_excl ex = { 0 };
+	const char **ids = NULL;
+	char etag[ROOM_ETAG_HEX + 3];
+	int done = 0;
+	size_t k;
+
+	if ((*err = queue_fetch(req, limit, after, 1, pg)) != NS_OK)
+		return -1;
+	if (!queue_heads(pg))
+		goto full;
+	if (!(ids = calloc(pg->n + 1, sizeof(*ids)))) {
+		*err = NS_E_NOMEM;
+		done = -1;
+		goto full;
+	}
+	for (k = 0; k < pg->n; k++)
+		ids[k] = pg->slot[k].user_id;
+	if ((*err = api_excl_load(req->app, req->auth.user_id, pg->excl, ids, pg->n, &ex)) !=
+	    NS_OK) {
+		done = -1;
+		goto full;
+	}
+	if (queue_etag(pg, &ex, ns_clock_now_ms(), etag) == 0 &&
+	    etag_matches(req->if_none_match, etag)) {
+		queue_not_modified(req, pg, &ex, etag);
+		done = 1;
+	}
+full:
+	api_excl_free(&ex);
+	free(ids);
+	if (done == 0) {
+		qpage_free(pg);
+		memset(pg, 0, sizeof(*pg));
+	}
+	return done;
+}
+
 enum ns_err
 api_room_queue(struct api_req *req)
 {
@@ -929,7 +1086,10 @@ api_room_queue(struct api_req *req)
 	}
 	has_after = q > 0;
 
-	if ((err = queue_fetch(req, limit, has_after ? &after : NULL, &pg)) != NS_OK ||
+	if (req->if_none_match[0] &&
+	    (q = queue_revalidate(req, limit, has_after ? &after : NULL, &pg, &err)) != 0)
+		goto out;	/* answered 304, or failed */
+	if ((err = queue_fetch(req, limit, has_after ? &after : NULL, 0, &pg)) != NS_OK ||
 	    (err = queue_cards(req, &pg)) != NS_OK)
 		goto out;
 	x = calloc(pg.n + 1, sizeof(*x));
@@ -944,13 +1104,13 @@ api_room_queue(struct api_req *req)
 	if ((err = api_excl_load(req->app, req->auth.user_id, pg.excl, ids, pg.n, &ex)) != NS_OK ||
 	    (err = queue_extras(req, &pg, &ex, x, listed)) != NS_OK)
 		goto out;
-	if (queue_body(&body, &pg, x, listed) < 0) {
+	if (queue_body(&body, &pg, x, listed) < 0 ||
+	    queue_etag(&pg, &ex, ns_clock_now_ms(), etag) < 0) {
 		err = NS_E_NOMEM;
 		goto out;
 	}
 	queue_record_view(req, &pg, listed);
 
-	body_etag(body.p, body.len, etag);
 	api_resp_header(req, "ETag", etag);
 	api_resp_header(req, "Cache-Control", "private, no-cache");
 	if (req->if_none_match[0] && etag_matches(req->if_none_match, etag))

@@ -2,7 +2,9 @@
  *
  * Entries (ns:c:<kind>:<id>, names from ns_keys_cache):
  *   s:<token>   "s1" US user_id US is_active US expires_ms
- *   u:<userId>  "u1" US field US field ... (the struct api_user fields, in order)
+ *   u:<userId>  "u2" US fill US field US field ... (the struct api_user fields, in order;
+ *               fill: API_CACHE_FILL_LEN random characters made at each fill, so that a
+ *               list can tell an entry unchanged without reading it whole)
  *   ipbans      hash: "." = loaded marker, "<ip>" = "r<reason>" or "n" (NULL reason)
  *   ipbans:gen  counter, INCRed by every IP-ban invalidation
  * US is the ASCII unit separator; a value holding one is simply not cached.
@@ -52,6 +54,7 @@
 #define STR_(x) #x
 #define STR(x) STR_(x)
 #define USER_FIELDS 19
+#define FILL_END (3 + API_CACHE_FILL_LEN)	/* "u2" US fill: the fill's last byte, from 1 */
 
 /* ---- per-request memo ---------------------------------------------------------------- */
 
@@ -178,12 +181,12 @@ static const char USERS_SELECT[] = USER_COLUMNS " WHERE user_id = ANY($1::uuid[]
 static int
 user_encode(const struct api_user *u, char *buf, size_t cap)
 {
-	size_t o = 2;
+	size_t o = 3 + API_CACHE_FILL_LEN;
 	int i;
 
-	if (cap < 3)
+	if (cap < o + 1 || ns_rand_b64url(buf + 3, API_CACHE_FILL_LEN) != NS_OK)
 		return -1;
-	memcpy(buf, "u1", 2);
+	memcpy(buf, "u2" SEP_S, 3);
 	for (i = 0; i < USER_FIELDS; i++) {
 		const char *p = (const char *)u + ufields[i].off;
 		char num[32];
@@ -206,12 +209,12 @@ user_encode(const struct api_user *u, char *buf, size_t cap)
 	return (int)o;
 }
 
-/* The fields of a user entry after its "u1" header into f[1..USER_FIELDS]; 0, or -1. */
+/* A user entry into f[0] "u2", f[1] its fill and f[2..] the fields; 0, or -1. */
 static int
 user_split(const char *v, size_t len, const char **f, size_t *fl)
 {
-	if (split(v, len, f, fl, USER_FIELDS + 1) != USER_FIELDS + 1 || fl[0] != 2 ||
-	    memcmp(f[0], "u1", 2) != 0)
+	if (split(v, len, f, fl, USER_FIELDS + 2) != USER_FIELDS + 2 || fl[0] != 2 ||
+	    memcmp(f[0], "u2", 2) != 0 || fl[1] != API_CACHE_FILL_LEN)
 		return -1;
 	return 0;
 }
@@ -219,8 +222,8 @@ user_split(const char *v, size_t len, const char **f, size_t *fl)
 static int
 user_decode(const char *v, size_t len, struct api_user *u)
 {
-	const char *f[USER_FIELDS + 2];
-	size_t fl[USER_FIELDS + 2];
+	const char *f[USER_FIELDS + 3];
+	size_t fl[USER_FIELDS + 3];
 	int i;
 
 	if (user_split(v, len, f, fl) < 0)
@@ -229,9 +232,9 @@ user_decode(const char *v, size_t len, struct api_user *u)
 		char *p = (char *)u + ufields[i].off;
 
 		if (ufields[i].is_int) {
-			if (parse_i64(f[i + 1], fl[i + 1], (int64_t *)(void *)p) < 0)
+			if (parse_i64(f[i + 2], fl[i + 2], (int64_t *)(void *)p) < 0)
 				return -1;
-		} else if (copy_field(p, ufields[i].cap, f[i + 1], fl[i + 1]) < 0) {
+		} else if (copy_field(p, ufields[i].cap, f[i + 2], fl[i + 2]) < 0) {
 			return -1;
 		}
 	}
@@ -326,35 +329,52 @@ db_user(struct app *app, const char *user_id, struct api_user *out)
 
 /* ---- Redis ------------------------------------------------------------------------------- */
 
-/* Fill key with value only if it still holds seen ("" = absent); one atomic step. */
-static struct ns_script fill_script = { .src =
-	"local cur = redis.call('GET', KEYS[1])\n"
-	"if (cur == false and ARGV[1] == '') or cur == ARGV[1] then\n"
-	"  redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])\n"
-	"  return 1\n"
+/* Fill key with value only if it still holds seen ("" = absent); one atomic step. With a
+ * second key (a user entry's NS_CACHE_FILL), the entry's fill is written there too. */
+#define FILL_LUA_ONE(k, f, seen, val, ttl) \
+	"local cur = redis.call('GET', " k ")\n" \
+	"if (cur == false and " seen " == '') or cur == " seen " then\n" \
+	"  redis.call('SET', " k ", " val ", 'EX', " ttl ")\n" \
+	"  if " f " then redis.call('SET', " f ", string.sub(" val ", 4, " \
+	STR(FILL_END) "), 'EX', " ttl ") end\n" \
+	"  n = n + 1\n" \
 	"end\n"
-	"return 0\n" };
+static struct ns_script fill_script = { .src =
+	"local n = 0\n"
+	FILL_LUA_ONE("KEYS[1]", "KEYS[2]", "ARGV[1]", "ARGV[2]", "ARGV[3]")
+	"return n\n" };
+
+static void
+fill_one(struct app *app, const char *key, const char *fkey, const char *seen, size_t seenlen,
+    const char *value, size_t vlen)
+{
+	char ttl[16];
+	const char *args[5];
+	size_t lens[5];
+	enum ns_err e;
+	redisReply *r;
+	int k = 0;
+
+	snprintf(ttl, sizeof(ttl), "%d", app->cfg->cache_ttl_s);
+	args[k] = key, lens[k++] = strlen(key);
+	if (fkey)
+		args[k] = fkey, lens[k++] = strlen(fkey);
+	args[k] = seen, lens[k++] = seenlen;
+	args[k] = value, lens[k++] = vlen;
+	args[k] = ttl, lens[k++] = strlen(ttl);
+	r = ns_script_eval(app->kv, &fill_script, &e, fkey ? 2 : 1, k - (fkey ? 2 : 1), args,
+	    lens);
+	if (!r)
+		api_metrics_redis_error();
+	else
+		freeReplyObject(r);
+}
 
 void
 api_cache_fill(struct app *app, const char *key, const char *seen, size_t seenlen,
     const char *value, size_t vlen)
 {
-	char ttl[16];
-	const char *args[4];
-	size_t lens[4];
-	enum ns_err e;
-	redisReply *r;
-
-	snprintf(ttl, sizeof(ttl), "%d", app->cfg->cache_ttl_s);
-	args[0] = key, lens[0] = strlen(key);
-	args[1] = seen, lens[1] = seenlen;
-	args[2] = value, lens[2] = vlen;
-	args[3] = ttl, lens[3] = strlen(ttl);
-	r = ns_script_eval(app->kv, &fill_script, &e, 1, 3, args, lens);
-	if (!r)
-		api_metrics_redis_error();
-	else
-		freeReplyObject(r);
+	fill_one(app, key, NULL, seen, seenlen, value, vlen);
 }
 
 /* GET key: 1 hit (value copied), 0 miss (seen = what was there), -1 Redis failed. */
@@ -458,7 +478,7 @@ enum ns_err
 api_cache_user(struct app *app, const char *user_id, struct api_user *out)
 {
 	static char val[ENTRY_MAX];
-	char key[NS_KEY_MAX];
+	char key[NS_KEY_MAX], fkey[NS_KEY_MAX];
 	size_t vlen = 0;
 	int got, n;
 	enum ns_err e;
@@ -492,9 +512,9 @@ api_cache_user(struct app *app, const char *user_id, struct api_user *out)
 	}
 	if (e != NS_OK)
 		return e;
-	if (memo.user_seen_ok && (n = user_encode(out, val, sizeof(val))) > 0)
-		api_cache_fill(app, key, memo.user_seen, strlen(memo.user_seen), val,
-		    (size_t)n);
+	if (memo.user_seen_ok && (n = user_encode(out, val, sizeof(val))) > 0 &&
+	    ns_keys_cache(fkey, NS_CACHE_FILL, user_id))
+		fill_one(app, key, fkey, memo.user_seen, strlen(memo.user_seen), val, (size_t)n);
 found:
 	memo.user = *out;
 	memo.user_state = 1;
@@ -513,66 +533,82 @@ api_cache_session_invalidate(struct app *app, const char *token)
 		api_cache_tombstone(app, key);
 }
 
+static struct ns_script user_invalidate_script = { .src = NS_CACHE_USER_INVALIDATE_LUA };
+
+/* The entry becomes a tombstone and its fill goes, in one step (keys.h). */
 void
 api_cache_user_invalidate(struct app *app, const char *user_id)
 {
-	char key[NS_KEY_MAX];
+	char key[NS_KEY_MAX], fkey[NS_KEY_MAX], stone[NS_UUID_LEN + 2], ttl[16];
+	const char *args[4] = { key, fkey, stone, ttl };
+	enum ns_err e;
+	redisReply *r;
 
 	if (strcmp(memo.user.user_id, user_id) == 0)
 		memo.user_state = 0, memo.user_seen_ok = 0;
-	if (ns_keys_cache(key, NS_CACHE_USER, user_id))
-		api_cache_tombstone(app, key);
+	if (!ns_keys_cache(key, NS_CACHE_USER, user_id) ||
+	    !ns_keys_cache(fkey, NS_CACHE_FILL, user_id))
+		return;
+	stone[0] = NS_CACHE_TOMBSTONE[0];
+	if (ns_rand_uuid(stone + 1) != NS_OK)
+		snprintf(stone + 1, sizeof(stone) - 1, "%" PRId64, ns_clock_mono_us());
+	snprintf(ttl, sizeof(ttl), "%d", TOMBSTONE_TTL_S);
+	if ((r = ns_script_eval(app->kv, &user_invalidate_script, &e, 2, 2, args, NULL)) == NULL) {
+		/* The entry may now outlive the write by up to cache_ttl_s. */
+		api_metrics_redis_error();
+		ns_log_err("cache: invalidating %s failed: %s", key, ns_kv_last_error(app->kv));
+		return;
+	}
+	freeReplyObject(r);
 }
 
 /* ---- many users at once (the matchmaking lists) ---------------------------------------- */
 
 /* The card fields of a user entry, in enum order; their places in the entry are looked up
- * in ufields once (+1: the "u1" header). */
-static const char *const card_names[API_CARD__COUNT] = { "user_id", "name", "gender",
+ * in ufields once (+2: the "u2" header and the fill). */
+static const char *const card_names[API_CARD_FILL] = { "user_id", "name", "gender",
 	"selfie_url", "video_url", "introduced_to", "introduced_by" };
-static int card_field[API_CARD__COUNT];
+static int card_field[API_CARD_FILL];
 
 static void
 card_fields_init(void)
 {
 	int i, k;
 
-	for (i = 0; i < API_CARD__COUNT; i++)
+	for (i = 0; i < API_CARD_FILL; i++)
 		for (k = 0; k < USER_FIELDS; k++)
 			if (strcmp(ufields[k].name, card_names[i]) == 0)
-				card_field[i] = k + 1;
+				card_field[i] = k + 2;
 }
 
 int
 api_cache_card_decode(const char *v, size_t len, struct api_card *out)
 {
-	const char *f[USER_FIELDS + 2];
-	size_t fl[USER_FIELDS + 2];
+	const char *f[USER_FIELDS + 3];
+	size_t fl[USER_FIELDS + 3];
 	int i;
 
 	if (card_field[0] == 0)
 		card_fields_init();
 	if (user_split(v, len, f, fl) < 0)
 		return -1;
-	for (i = 0; i < API_CARD__COUNT; i++) {
+	for (i = 0; i < API_CARD_FILL; i++) {
 		out->f[i] = f[card_field[i]];
 		out->len[i] = fl[card_field[i]];
-		if (out->len[i] >= ufields[card_field[i] - 1].cap)
+		if (out->len[i] >= ufields[card_field[i] - 2].cap)
 			return -1;
 	}
+	out->f[API_CARD_FILL] = f[1];
+	out->len[API_CARD_FILL] = fl[1];
 	return 0;
 }
 
-/* Fill each KEYS[i] with ARGV[2i + 1] when it still holds ARGV[2i] ("" = absent), as
- * fill_script does for one; ARGV[1] is the lifetime. */
+/* Fill each user entry KEYS[2i - 1] (and its fill KEYS[2i]) with ARGV[2i + 1] when it
+ * still holds ARGV[2i] ("" = absent), as fill_script does for one; ARGV[1] the lifetime. */
 static struct ns_script fill_many_script = { .src =
 	"local n = 0\n"
-	"for i = 1, #KEYS do\n"
-	"  local cur, seen = redis.call('GET', KEYS[i]), ARGV[2 * i]\n"
-	"  if (cur == false and seen == '') or cur == seen then\n"
-	"    redis.call('SET', KEYS[i], ARGV[2 * i + 1], 'EX', ARGV[1])\n"
-	"    n = n + 1\n"
-	"  end\n"
+	"for i = 1, #KEYS / 2 do\n"
+	FILL_LUA_ONE("KEYS[2 * i - 1]", "KEYS[2 * i]", "ARGV[2 * i]", "ARGV[2 * i + 1]", "ARGV[1]")
 	"end\n"
 	"return n\n" };
 
@@ -585,11 +621,11 @@ fillable(const char *entry, const redisReply *seen, int nofill)
 }
 
 static void
-fill_many(struct app *app, size_t n, char (*keys)[NS_KEY_MAX], const redisReply *const *seen,
-    char *const *entries, const unsigned char *nofill)
+fill_many(struct app *app, size_t n, char (*keys)[NS_KEY_MAX], char (*fkeys)[NS_KEY_MAX],
+    const redisReply *const *seen, char *const *entries, const unsigned char *nofill)
 {
-	const char **args = calloc(1 + 3 * n, sizeof(*args));
-	size_t *lens = calloc(1 + 3 * n, sizeof(*lens)), i, k = 0, a;
+	const char **args = calloc(1 + 4 * n, sizeof(*args));
+	size_t *lens = calloc(1 + 4 * n, sizeof(*lens)), i, k = 0, a;
 	char ttl[16];
 	enum ns_err e;
 	redisReply *r;
@@ -597,8 +633,10 @@ fill_many(struct app *app, size_t n, char (*keys)[NS_KEY_MAX], const redisReply 
 	if (!args || !lens)
 		goto out;
 	for (i = 0; i < n; i++)
-		if (fillable(entries[i], seen[i], nofill[i]))
+		if (fillable(entries[i], seen[i], nofill[i])) {
 			args[k] = keys[i], lens[k] = strlen(keys[i]), k++;
+			args[k] = fkeys[i], lens[k] = strlen(fkeys[i]), k++;
+		}
 	if (k == 0)
 		goto out;
 	snprintf(ttl, sizeof(ttl), "%d", app->cfg->cache_ttl_s);
@@ -625,7 +663,7 @@ enum ns_err
 api_cache_users_fetch(struct app *app, size_t n, const char *const *ids,
     const redisReply *const *seen, char **entries)
 {
-	char (*keys)[NS_KEY_MAX] = NULL, *arr = NULL;
+	char (*keys)[NS_KEY_MAX] = NULL, (*fkeys)[NS_KEY_MAX] = NULL, *arr = NULL;
 	unsigned char *nofill = NULL;
 	const char *params[1];
 	struct api_user *u = NULL;
@@ -639,12 +677,14 @@ api_cache_users_fetch(struct app *app, size_t n, const char *const *ids,
 	if (n == 0)
 		return NS_OK;
 	keys = calloc(n, sizeof(*keys));
+	fkeys = calloc(n, sizeof(*fkeys));
 	nofill = calloc(n, 1);
 	u = malloc(sizeof(*u));
-	if (!keys || !nofill || !u)
+	if (!keys || !fkeys || !nofill || !u)
 		goto out;
 	for (i = 0; i < n; i++) {
-		if (strlen(ids[i]) != NS_UUID_LEN || !ns_keys_cache(keys[i], NS_CACHE_USER, ids[i])) {
+		if (strlen(ids[i]) != NS_UUID_LEN || !ns_keys_cache(keys[i], NS_CACHE_USER, ids[i]) ||
+		    !ns_keys_cache(fkeys[i], NS_CACHE_FILL, ids[i])) {
 			e = NS_E_BAD_REQUEST;
 			goto out;
 		}
@@ -677,7 +717,7 @@ api_cache_users_fetch(struct app *app, size_t n, const char *const *ids,
 			goto out;
 	}
 	api_metrics_cache_n(API_CACHE_USER, 0, n);
-	fill_many(app, n, keys, seen, entries, nofill);
+	fill_many(app, n, keys, fkeys, seen, entries, nofill);
 	e = NS_OK;
 out:
 	if (e != NS_OK)
@@ -687,6 +727,7 @@ out:
 	free(arr);
 	free(u);
 	free(nofill);
+	free(fkeys);
 	free(keys);
 	return e;
 }

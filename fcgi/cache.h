@@ -58,7 +58,12 @@ void api_cache_user_invalidate(struct app *app, const char *user_id);
  * script reads the entries (ns_keys_cache(NS_CACHE_USER, id)) with the page; what it found
  * is decoded here, and the misses are read from PostgreSQL in one query and filled. */
 enum { API_CARD_ID, API_CARD_NAME, API_CARD_GENDER, API_CARD_SELFIE, API_CARD_VIDEO,
-	API_CARD_INTRODUCED_TO, API_CARD_INTRODUCED_BY, API_CARD__COUNT };
+	API_CARD_INTRODUCED_TO, API_CARD_INTRODUCED_BY,
+	API_CARD_FILL,	/* the entry's fill: another fill, another value */
+	API_CARD__COUNT };
+/* A user entry starts "u2" US <fill> US: the fill is made anew each time the entry is
+ * written, so it changes whenever the card could have. */
+#define API_CACHE_FILL_LEN 16
 struct api_card {
 	const char *f[API_CARD__COUNT];	/* slices of the entry ("" for NULL), not terminated */
 	size_t len[API_CARD__COUNT];

@@ -77,7 +77,8 @@ api_excl_load(struct app *app, const char *user_id, const redisReply *entry,
 	enum ns_err e;
 	int over = 0;
 
-	if (entry && entry->type == REDIS_REPLY_STRING && api_excl_decode(entry->str, entry->len, out) == 0) {
+	if (entry && entry->type == REDIS_REPLY_STRING &&
+	    api_excl_decode(entry->str, entry->len, out) == 0) {
 		api_metrics_cache(API_CACHE_EXCL, 1);
 		return NS_OK;
 	}

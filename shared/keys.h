@@ -65,10 +65,18 @@ char *ns_keys_user_room(char buf[NS_KEY_MAX], const char *user_id);
 
 /* Query-cache invalidation (fcgi/cache.c): the entry is overwritten, not deleted, with
  * NS_CACHE_TOMBSTONE + a unique suffix for NS_CACHE_TOMBSTONE_TTL_S, so a reader that missed
- * before the write cannot fill the old row back. Any process writing a users row does
- * `SET ns_keys_cache("u", userId) "~<uuid>" EX NS_CACHE_TOMBSTONE_TTL_S`. */
+ * before the write cannot fill the old row back. Any process writing a users row runs
+ * NS_CACHE_USER_INVALIDATE_LUA with KEYS ns_keys_cache(NS_CACHE_USER, userId) and
+ * ns_keys_cache(NS_CACHE_FILL, userId), ARGV "~<uuid>" and NS_CACHE_TOMBSTONE_TTL_S: the
+ * entry becomes a tombstone and its fill (which /room/queue revalidates with) goes, in one
+ * step. */
 #define NS_CACHE_TOMBSTONE	"~"
 #define NS_CACHE_USER		"u"	/* kind: a users row (fcgi/cache.c) */
+#define NS_CACHE_FILL		"f"	/* kind: the fill of that user's "u" entry, written with it */
+#define NS_CACHE_USER_INVALIDATE_LUA \
+	"redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])\n" \
+	"redis.call('DEL', KEYS[2])\n" \
+	"return 1\n"
 #define NS_CACHE_EXCL		"x"	/* kind: a user's cooldowns and reports (fcgi/excl.c);
 					 * whoever writes either tombstones both users' entries */
 #define NS_CACHE_TOMBSTONE_TTL_S 3600

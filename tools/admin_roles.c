@@ -16,19 +16,23 @@
 static int
 admin_cache_invalidate(const struct ns_config *cfg, const char *user_id)
 {
-	char key[NS_KEY_MAX], stone[NS_UUID_LEN + sizeof NS_CACHE_TOMBSTONE];
+	char key[NS_KEY_MAX], fkey[NS_KEY_MAX], stone[NS_UUID_LEN + sizeof NS_CACHE_TOMBSTONE];
+	char ttl[16];
+	const char *argv[7] = { "EVAL", NS_CACHE_USER_INVALIDATE_LUA, "2", key, fkey, stone, ttl };
 	struct ns_kv *kv;
 	redisReply *r = NULL;
 	enum ns_err e;
 
-	if (ns_keys_cache(key, NS_CACHE_USER, user_id) == NULL || ns_rand_uuid(stone +
+	if (ns_keys_cache(key, NS_CACHE_USER, user_id) == NULL ||
+	    ns_keys_cache(fkey, NS_CACHE_FILL, user_id) == NULL || ns_rand_uuid(stone +
 	    strlen(NS_CACHE_TOMBSTONE)) != NS_OK)
 		goto fail;
+	snprintf(ttl, sizeof ttl, "%d", NS_CACHE_TOMBSTONE_TTL_S);
 	memcpy(stone, NS_CACHE_TOMBSTONE, strlen(NS_CACHE_TOMBSTONE));
 	if ((kv = ns_kv_new(cfg->redis_url, cfg->redis_timeout_ms)) == NULL)
 		goto fail;
 	/* On failure shared/kv has logged the reason on stderr already. */
-	r = ns_kv_cmd(kv, &e, "SET %s %s EX %d", key, stone, NS_CACHE_TOMBSTONE_TTL_S);
+	r = ns_kv_argv(kv, &e, 7, argv, NULL);
 	ns_kv_free(kv);
 	if (r != NULL) {
 		freeReplyObject(r);

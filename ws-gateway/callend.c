@@ -281,17 +281,25 @@ add_finalized(struct job *j, struct batch *b)
 /* ---- completion -------------------------------------------------------------------------- */
 
 /* A users row (NS_CACHE_USER) or a user's cooldowns (NS_CACHE_EXCL) changed: the REST
- * cache entry is overwritten with a tombstone. */
+ * cache entry is overwritten with a tombstone (a user entry's fill goes with it, keys.h). */
 static void
 invalidate(struct gw *g, const char *kind, const char *uid)
 {
-	char key[NS_KEY_MAX], stone[NS_UUID_LEN + 2], ttl[NUM_MAX];
+	char key[NS_KEY_MAX], fkey[NS_KEY_MAX], stone[NS_UUID_LEN + 2], ttl[NUM_MAX];
+	const char *a[4] = { key, fkey, stone, ttl };
+	int rc;
 
-	if (!ns_keys_cache(key, kind, uid) || ns_rand_uuid(stone + 1) != NS_OK)
+	if (!ns_keys_cache(key, kind, uid) || !ns_keys_cache(fkey, NS_CACHE_FILL, uid) ||
+	    ns_rand_uuid(stone + 1) != NS_OK)
 		return;
 	stone[0] = NS_CACHE_TOMBSTONE[0];
 	num(ttl, NS_CACHE_TOMBSTONE_TTL_S);
-	if (bus_cmd(g->bus, NULL, NULL, "SET %s %s EX %s", key, stone, ttl) < 0)
+	if (strcmp(kind, NS_CACHE_USER) == 0)
+		rc = gwlua_eval(g, "cache invalidation", NS_CACHE_USER_INVALIDATE_LUA, 2, 4, a,
+		    NULL, NULL);
+	else
+		rc = bus_cmd(g->bus, NULL, NULL, "SET %s %s EX %s", key, stone, ttl);
+	if (rc < 0)
 		ns_log_warn("gateway: redis down: cache %s of %s not invalidated", kind, uid);
 }
 
