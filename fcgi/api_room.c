@@ -1,9 +1,8 @@
 /* api_room: history, own card, the matchmaking queue and reel (contract §2.5).
  * The queue and reel read presence from Redis (ns:available, written by the gateways and
- * shared/presence). The queue reads the cards from the query cache (cache.h) and the
- * requester's cooldowns and reports from theirs (excl.h) in the same Redis script as the
- * page, and PostgreSQL only for what missed; the reel reads both from PostgreSQL. Neither
- * asks anything per candidate. */
+ * shared/presence). Both read the cards from the query cache (cache.h) and the requester's
+ * cooldowns and reports from theirs (excl.h), the queue in the same Redis script as the page,
+ * and PostgreSQL only for what missed. Neither asks anything per candidate. */
 #include "config.h"
 
 #include <ctype.h>
@@ -154,12 +153,6 @@ parse_int(const char *s, long *out)
 }
 
 /* ---- JSON helpers ---------------------------------------------------------------------- */
-
-static void
-set_text_or_null(json_object *o, const char *key, const PGresult *res, int row, int col)
-{
-	ns_json_set_str(o, key, PQgetisnull(res, row, col) ? NULL : PQgetvalue(res, row, col));
-}
 
 static int64_t
 col_i64(const PGresult *res, int row, int col)
@@ -545,58 +538,80 @@ queue_fetch(struct api_req *req, long limit, const struct qpos *after, int heads
 	return NS_OK;
 }
 
-/* Each candidate's card: from its cached entry, else (every miss in one query) from
- * PostgreSQL, which also fills the cache. A candidate without a users row gets none. */
+/* The cards of users uids[0..n), whose cache entries the caller read (entries[k]: that
+ * reply, or NULL): a hit is decoded in place, the misses are read from PostgreSQL in one
+ * query, which fills the cache, into *fetched (nfetched strings, the caller frees them).
+ * A user without a users row gets a zeroed card. */
 static enum ns_err
-queue_cards(struct api_req *req, struct qpage *pg)
+cards_load(struct api_req *req, size_t n, const char *const *uids,
+    const redisReply *const *entries, struct api_card *card, char ***fetched, size_t *nfetched)
 {
 	const char **ids = NULL;
 	const redisReply **seen = NULL;
 	size_t *at = NULL, k, m = 0;
 	enum ns_err err = NS_E_NOMEM;
 
-	if (pg->n == 0)
-		return NS_OK;
-	if (!(pg->card = calloc(pg->n, sizeof(*pg->card))))
-		return NS_E_NOMEM;
-	for (k = 0; k < pg->n; k++) {
-		const redisReply *e = pg->entry[k];
+	for (k = 0; k < n; k++) {
+		const redisReply *e = entries[k];
 
 		if (e && e->type == REDIS_REPLY_STRING &&
-		    api_cache_card_decode(e->str, e->len, &pg->card[k]) == 0 &&
-		    pg->card[k].len[API_CARD_ID] == NS_UUID_LEN &&
-		    memcmp(pg->card[k].f[API_CARD_ID], pg->slot[k].user_id, NS_UUID_LEN) == 0)
+		    api_cache_card_decode(e->str, e->len, &card[k]) == 0 &&
+		    card[k].len[API_CARD_ID] == NS_UUID_LEN &&
+		    memcmp(card[k].f[API_CARD_ID], uids[k], NS_UUID_LEN) == 0)
 			continue;
-		memset(&pg->card[k], 0, sizeof(pg->card[k]));
+		memset(&card[k], 0, sizeof(card[k]));
 		m++;
 	}
-	api_metrics_cache_n(API_CACHE_USER, 1, pg->n - m);
+	api_metrics_cache_n(API_CACHE_USER, 1, n - m);
 	if (m == 0)
 		return NS_OK;
 	ids = calloc(m, sizeof(*ids));
 	seen = calloc(m, sizeof(*seen));
 	at = calloc(m, sizeof(*at));
-	pg->fetched = calloc(m, sizeof(*pg->fetched));
-	if (!ids || !seen || !at || !pg->fetched)
+	*fetched = calloc(m, sizeof(**fetched));
+	if (!ids || !seen || !at || !*fetched)
 		goto out;
-	for (k = 0, m = 0; k < pg->n; k++) {
-		if (pg->card[k].len[API_CARD_ID] != 0)
+	for (k = 0, m = 0; k < n; k++) {
+		if (card[k].len[API_CARD_ID] != 0)
 			continue;
-		ids[m] = pg->slot[k].user_id;
-		seen[m] = pg->entry[k];
+		ids[m] = uids[k];
+		seen[m] = entries[k];
 		at[m++] = k;
 	}
-	if ((err = api_cache_users_fetch(req->app, m, ids, seen, pg->fetched)) != NS_OK)
+	if ((err = api_cache_users_fetch(req->app, m, ids, seen, *fetched)) != NS_OK)
 		goto out;
-	pg->nfetched = m;
+	*nfetched = m;
 	for (k = 0; k < m; k++)
-		if (pg->fetched[k] == NULL || api_cache_card_decode(pg->fetched[k],
-		    strlen(pg->fetched[k]), &pg->card[at[k]]) < 0)
-			memset(&pg->card[at[k]], 0, sizeof(pg->card[at[k]]));
+		if ((*fetched)[k] == NULL || api_cache_card_decode((*fetched)[k],
+		    strlen((*fetched)[k]), &card[at[k]]) < 0)
+			memset(&card[at[k]], 0, sizeof(card[at[k]]));
 out:
 	free(ids);
 	free(seen);
 	free(at);
+	return err;
+}
+
+/* Each candidate's card (cards_load). */
+static enum ns_err
+queue_cards(struct api_req *req, struct qpage *pg)
+{
+	const char **uids;
+	enum ns_err err;
+	size_t k;
+
+	if (pg->n == 0)
+		return NS_OK;
+	pg->card = calloc(pg->n, sizeof(*pg->card));
+	uids = calloc(pg->n, sizeof(*uids));
+	if (!pg->card || !uids) {
+		free(uids);
+		return NS_E_NOMEM;
+	}
+	for (k = 0; k < pg->n; k++)
+		uids[k] = pg->slot[k].user_id;
+	err = cards_load(req, pg->n, uids, pg->entry, pg->card, &pg->fetched, &pg->nfetched);
+	free(uids);
 	return err;
 }
 
@@ -1177,11 +1192,117 @@ static const char reel_hidden_sql[] =
 	" UNION SELECT reported_user_id FROM reports WHERE reporter_user_id = $1::uuid"
 	" LIMIT $2::int";
 
-static const char reel_cards_sql[] =
-	"SELECT u.user_id, u.name, u.gender, u.selfie_url, u.video_url"
-	" FROM unnest($1::uuid[]) WITH ORDINALITY AS p(id, ord)"
-	" CROSS JOIN LATERAL (SELECT * FROM users x WHERE x.user_id = p.id OFFSET 0) u"
-	" ORDER BY p.ord LIMIT $2::int";
+/* The users the reel hides from the requester (*ids into ex or *res, count *h): from the
+ * excl cache, or, for a set longer than it keeps, from PostgreSQL as before. */
+static enum ns_err
+reel_hidden(struct api_req *req, struct api_excl *ex, PGresult **res, const char ***ids,
+    size_t *h)
+{
+	char key[NS_KEY_MAX], hmax[16];
+	const char *params[2] = { req->auth.user_id, hmax };
+	int64_t now = ns_clock_now_ms();
+	enum ns_err err;
+	redisReply *r;
+	size_t i;
+
+	*h = 0;
+	if (!ns_keys_cache(key, NS_CACHE_EXCL, req->auth.user_id))
+		return NS_E_INTERNAL;
+	if ((r = ns_kv_cmd(req->app->kv, &err, "GET %s", key)) == NULL)
+		return err;
+	err = api_excl_load(req->app, req->auth.user_id, r, NULL, 0, ex);
+	freeReplyObject(r);
+	if (err != NS_OK)
+		return err;
+	if (ex->over) {
+		snprintf(hmax, sizeof hmax, "%d", ROOM_REEL_HIDDEN_MAX);
+		if ((*res = ns_db_read(req->app->db, reel_hidden_sql, 2, params, &err)) == NULL)
+			return err;
+		if (!(*ids = calloc((size_t)PQntuples(*res) + 1, sizeof(**ids))))
+			return NS_E_NOMEM;
+		for (i = 0; i < (size_t)PQntuples(*res); i++)
+			(*ids)[(*h)++] = PQgetvalue(*res, (int)i, 0);
+		return NS_OK;
+	}
+	if (!(*ids = calloc(ex->n + 1, sizeof(**ids))))
+		return NS_E_NOMEM;
+	for (i = 0; i < ex->n; i++)
+		if (ex->item[i].reported || ex->item[i].cooldown_ms > now)
+			(*ids)[(*h)++] = ex->item[i].user_id;
+	return NS_OK;
+}
+
+/* ids[0..n) (validated UUIDs) as reel items, in order, skipping users without a row, at
+ * most limit: their cards from the query cache (one MGET), misses from PostgreSQL. */
+static enum ns_err
+reel_items(struct api_req *req, const char *const *ids, size_t n, long limit,
+    json_object *items)
+{
+	const char **argv = calloc(n + 1, sizeof(*argv));
+	char (*keys)[NS_KEY_MAX] = calloc(n + 1, sizeof(*keys));
+	struct api_card *card = calloc(n + 1, sizeof(*card));
+	const redisReply **entries = calloc(n + 1, sizeof(*entries));
+	char **fetched = NULL;
+	size_t nfetched = 0, i;
+	enum ns_err err = NS_E_NOMEM;
+	redisReply *r = NULL;
+	long added = 0;
+
+	if (!argv || !keys || !card || !entries)
+		goto out;
+	argv[0] = "MGET";
+	for (i = 0; i < n; i++) {
+		if (!ns_keys_cache(keys[i], NS_CACHE_USER, ids[i])) {
+			err = NS_E_INTERNAL;
+			goto out;
+		}
+		argv[i + 1] = keys[i];
+	}
+	if ((r = ns_kv_argv(req->app->kv, &err, (int)n + 1, argv, NULL)) == NULL)
+		goto out;
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != n) {
+		err = NS_E_INTERNAL;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		entries[i] = r->element[i];
+	if ((err = cards_load(req, n, ids, entries, card, &fetched, &nfetched)) != NS_OK)
+		goto out;
+	for (i = 0; i < n && added < limit; i++) {
+		const struct api_card *c = &card[i];
+		json_object *o;
+		int f;
+		static const struct { const char *key; int field, nullable; } out_fields[] = {
+			{ "userId", API_CARD_ID, 0 }, { "name", API_CARD_NAME, 0 },
+			{ "gender", API_CARD_GENDER, 0 }, { "selfieUrl", API_CARD_SELFIE, 1 },
+			{ "videoUrl", API_CARD_VIDEO, 1 },
+		};
+
+		if (c->len[API_CARD_ID] == 0)
+			continue;
+		o = ns_json_obj();
+		for (f = 0; f < (int)(sizeof out_fields / sizeof out_fields[0]); f++) {
+			int k = out_fields[f].field;
+
+			json_object_object_add(o, out_fields[f].key,
+			    out_fields[f].nullable && c->len[k] == 0 ? NULL :
+			    json_object_new_string_len(c->f[k], (int)c->len[k]));
+		}
+		json_object_array_add(items, o);
+		added++;
+	}
+out:
+	for (i = 0; i < nfetched; i++)
+		free(fetched[i]);
+	free(fetched);
+	if (r)
+		freeReplyObject(r);
+	free(entries);
+	free(card);
+	free(keys);
+	free(argv);
+	return err;
+}
 
 static int
 reel_cursor_valid(const char *s)
@@ -1213,10 +1334,10 @@ reel_limit(const char *query)
 /* Pick up to k candidates in Redis (see reel_pick_script). *picks is the reply (freed by
  * the caller); its second element holds the ids. */
 static enum ns_err
-reel_pick(struct api_req *req, const char *key, const PGresult *hidden, size_t k,
+reel_pick(struct api_req *req, const char *key, const char *const *hidden, size_t h, size_t k,
     long long *n, redisReply **picks)
 {
-	size_t h = (size_t)PQntuples(hidden), nrand = k + ROOM_REEL_RAND_SPARE, argc, i;
+	size_t nrand = k + ROOM_REEL_RAND_SPARE, argc, i;
 	char ttl[16], scan[16], kk[16], hh[16], (*rnd)[ROOM_REEL_RAND_LEN] = NULL;
 	const char **argv;
 	enum ns_err err = NS_OK;
@@ -1244,7 +1365,7 @@ reel_pick(struct api_req *req, const char *key, const PGresult *hidden, size_t k
 	argv[argc++] = kk;
 	argv[argc++] = hh;
 	for (i = 0; i < h; i++)
-		argv[argc++] = PQgetvalue(hidden, (int)i, 0);
+		argv[argc++] = hidden[i];
 	for (i = 0; i < nrand; i++) {
 		unsigned char b[6];
 		uint64_t v = 0;
@@ -1308,18 +1429,17 @@ reel_mark_seen(struct api_req *req, const char *key, json_object *items)
 enum ns_err
 api_room_reel(struct api_req *req)
 {
-	char cursor[ROOM_QVALUE_MAX], key[NS_KEY_MAX], lim[16], hmax[16];
-	const char *params[2] = { req->auth.user_id, hmax };
-	const char **ids = NULL;
-	json_object *body = NULL, *items;
+	char cursor[ROOM_QVALUE_MAX], key[NS_KEY_MAX];
+	const char **ids = NULL, **hidden = NULL;
+	json_object *body = NULL, *items = NULL;
+	struct api_excl ex = { 0 };
 	redisReply *picks = NULL;
-	PGresult *hidden = NULL, *res = NULL;
+	PGresult *hidden_res = NULL;
 	enum ns_err err = NS_OK;
 	long limit = reel_limit(req->query);
 	long long n = 0;
-	size_t k = 0, i;
-	int q, row;
-	char *arr = NULL;
+	size_t k = 0, h = 0, i;
+	int q;
 
 	q = query_get(req->query, "cursor", cursor, sizeof cursor);
 	if (q < 0 || (q > 0 && !reel_cursor_valid(cursor))) {
@@ -1331,60 +1451,32 @@ api_room_reel(struct api_req *req)
 	if (!ns_keys_reel(key, req->auth.user_id, cursor))
 		return NS_E_INTERNAL;
 
-	snprintf(hmax, sizeof hmax, "%d", ROOM_REEL_HIDDEN_MAX);
-	if ((hidden = ns_db_read(req->app->db, reel_hidden_sql, 2, params, &err)) == NULL)
-		return err;
-	if ((err = reel_pick(req, key, hidden, (size_t)limit + ROOM_REEL_SLACK, &n, &picks)) !=
+	if ((err = reel_hidden(req, &ex, &hidden_res, &hidden, &h)) != NS_OK ||
+	    (err = reel_pick(req, key, hidden, h, (size_t)limit + ROOM_REEL_SLACK, &n, &picks)) !=
 	    NS_OK)
 		goto out;
 
 	items = json_object_new_array();
-	if (picks->element[1]->elements > 0 &&
-	    (ids = malloc(picks->element[1]->elements * sizeof(*ids))) == NULL) {
-		json_object_put(items);
+	if (!(ids = calloc(picks->element[1]->elements + 1, sizeof(*ids)))) {
 		err = NS_E_NOMEM;
 		goto out;
 	}
 	for (i = 0; i < picks->element[1]->elements; i++) {
 		const redisReply *e = picks->element[1]->element[i];
 
-		/* only user ids may reach the uuid[] literal */
+		/* only user ids become cache keys */
 		if (e->type == REDIS_REPLY_STRING && e->len == NS_UUID_LEN &&
 		    ns_rand_uuid_parse(e->str, NULL))
 			ids[k++] = e->str;
 	}
-	if (k > 0) {
-		snprintf(lim, sizeof lim, "%ld", limit);
-		if ((arr = ns_db_uuid_array(ids, k)) == NULL) {
-			json_object_put(items);
-			err = NS_E_NOMEM;
-			goto out;
-		}
-		{
-			const char *cp[2] = { arr, lim };
-
-			res = ns_db_read(req->app->db, reel_cards_sql, 2, cp, &err);
-		}
-		if (res == NULL) {
-			json_object_put(items);
-			goto out;
-		}
-		for (row = 0; row < PQntuples(res); row++) {
-			json_object *c = ns_json_obj();
-
-			ns_json_set_str(c, "userId", PQgetvalue(res, row, 0));
-			ns_json_set_str(c, "name", PQgetvalue(res, row, 1));
-			ns_json_set_str(c, "gender", PQgetvalue(res, row, 2));
-			set_text_or_null(c, "selfieUrl", res, row, 3);
-			set_text_or_null(c, "videoUrl", res, row, 4);
-			json_object_array_add(items, c);
-		}
-	}
+	if (k > 0 && (err = reel_items(req, ids, k, limit, items)) != NS_OK)
+		goto out;
 	body = ns_json_obj();
 	ns_json_set(body, "items", items);
+	items = NULL;
 	ns_json_set_str(body, "cursor", cursor);
 	ns_json_set_bool(body, "hasMore", n > limit);
-	if ((err = reel_mark_seen(req, key, items)) != NS_OK)
+	if ((err = reel_mark_seen(req, key, json_object_object_get(body, "items"))) != NS_OK)
 		goto out;
 	req->no_store = 1;
 	api_respond_json(req, 200, body);
@@ -1392,13 +1484,14 @@ api_room_reel(struct api_req *req)
 out:
 	if (body != NULL)
 		json_object_put(body);
-	if (res != NULL)
-		PQclear(res);
-	if (hidden != NULL)
-		PQclear(hidden);
+	if (items != NULL)
+		json_object_put(items);
+	if (hidden_res != NULL)
+		PQclear(hidden_res);
 	if (picks != NULL)
 		freeReplyObject(picks);
-	free(arr);
+	api_excl_free(&ex);
+	free(hidden);
 	free(ids);
 	return err;
 }

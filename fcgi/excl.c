@@ -44,7 +44,7 @@ db_load(struct app *app, const char *user_id, const char *only, struct api_excl 
 	PGresult *r = ns_db_exec_prepared(app->db, "excl", excl_sql, 2, params, &e);
 	int i, rows;
 
-	out->item = NULL, out->n = 0;
+	out->item = NULL, out->n = 0, out->over = 0;
 	if (!r) {
 		api_metrics_db_error();
 		return e;
@@ -88,11 +88,13 @@ api_excl_load(struct app *app, const char *user_id, const redisReply *entry,
 	if (over) {
 		/* Too many to keep: ask for the listed users only, every time. */
 		api_excl_free(out);
+		out->over = 1;
 		if (n == 0)
 			return NS_OK;
 		if (!(only = ns_db_uuid_array(ids, n)))
 			return NS_E_NOMEM;
 		e = db_load(app, user_id, only, out, &over);
+		out->over = 1;
 		free(only);
 		return e;
 	}
@@ -122,6 +124,7 @@ api_excl_free(struct api_excl *x)
 	free(x->item);
 	x->item = NULL;
 	x->n = 0;
+	x->over = 0;
 }
 
 void

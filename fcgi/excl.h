@@ -25,6 +25,7 @@ struct api_excl_item {
 struct api_excl {
 	struct api_excl_item *item;	/* sorted by user_id */
 	size_t n;
+	int over;	/* longer than API_EXCL_CACHE_MAX: holds only the listed users' items */
 };
 
 /* The set of user_id, from the entry the list's script read (NIL, a tombstone or an entry;

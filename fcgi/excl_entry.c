@@ -27,7 +27,7 @@ api_excl_decode(const char *v, size_t len, struct api_excl *out)
 	const char *p = v, *end = v + len;
 	size_t cap = 0;
 
-	out->item = NULL, out->n = 0;
+	out->item = NULL, out->n = 0, out->over = 0;
 	if (len < 2 || memcmp(v, "x1", 2) != 0)
 		return -1;
 	for (p = v + 2; p < end; p++)

@@ -265,6 +265,17 @@ t_is "$(http_header Cache-Control)" no-store "reel: Cache-Control no-store"
 get "/room/reel?limit=3" "$TOK"
 t_like "$(json_get "$T_TMP/body" cursor)" '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' "reel: default cursor is a new UUID"
 t_is "$(jval "$T_TMP/body" 'Object.keys(b.items[0]).join(",")')" "userId,name,gender,selfieUrl,videoUrl" "reel: item fields"
+# the cards come from the query cache (entries filled by the queue above) and match the rows
+get "/room/reel?limit=50&cursor=cards-1" "$TOK"
+rcard() { jval "$T_TMP/body" "(u => u ? [u.$2].join('|') : 'absent')(b.items.find(u => u.userId === '$(uid "$1")'))"; }
+t_is "$(rcard 2 'name, u.gender, u.selfieUrl, u.videoUrl')" \
+	"Seed 2|nonbinary|http://media.test/uploads/selfie-2.jpg|http://media.test/uploads/video-2.webm" \
+	"reel: card name, gender and media URLs"
+t_is "$(rcard 4 'userId, JSON.stringify(u.selfieUrl)')" "$(uid 4)|null" "reel: missing selfie is null"
+stack_redis_cli set "ns:c:u:$(uid 2)" "~test-invalidation" >/dev/null
+psql_q -c "UPDATE users SET selfie_url = 'http://media.test/uploads/selfie-2b.jpg' WHERE user_id = '$(uid 2)'" >/dev/null
+get "/room/reel?limit=50&cursor=cards-2" "$TOK"
+t_is "$(rcard 2 'selfieUrl')" "http://media.test/uploads/selfie-2b.jpg" "reel: an invalidated card is read again"
 
 seed_users 101 160 >/dev/null && seed_available 101 160 $((BASE + 200000)) || t_bail "seeding more users failed"
 for case in "100 50" "abc 20" "0 20" "-3 20" "1.5 20" "50 50" "7 7"; do
