@@ -385,42 +385,52 @@ cursor_decode(const char *text, struct qpos *pos)
  * since cannot make a page skip or repeat anyone; ties (equal scores) are ordered by member
  * bytes, as the zset orders them, compared bytewise (Lua's < follows the locale). The
  * cache keys are built from the prefix here, as the guard's script does. */
+#define QUEUE_LUA \
+	"local function le(a, b)\n" \
+	"  local n = math.min(#a, #b)\n" \
+	"  for i = 1, n do\n" \
+	"    local x, y = string.byte(a, i), string.byte(b, i)\n" \
+	"    if x ~= y then return x < y end\n" \
+	"  end\n" \
+	"  return #a <= #b\n" \
+	"end\n" \
+	"local mine = 0\n" \
+	"if redis.call('ZSCORE', key, me) then mine = 1 end\n" \
+	"local start = 0\n" \
+	"if cs then\n" \
+	"  local lo = redis.call('ZCOUNT', key, '-inf', '(' .. cs)\n" \
+	"  local hi = lo + redis.call('ZCOUNT', key, cs, cs)\n" \
+	"  while lo < hi do\n" \
+	"    local mid = math.floor((lo + hi) / 2)\n" \
+	"    if le(redis.call('ZRANGE', key, mid, mid)[1], cm) then lo = mid + 1 else hi = mid end\n" \
+	"  end\n" \
+	"  start = lo\n" \
+	"end\n" \
+	"local page = redis.call('ZRANGE', key, start, start + limit + 1)\n" \
+	"local cards, tail = {}, {}\n" \
+	"if #page > 0 then\n" \
+	"  local ks = {}\n" \
+	"  for i = 1, #page do ks[i] = upfx .. page[i] end\n" \
+	"  cards = redis.call('MGET', unpack(ks))\n" \
+	"  tail = redis.call('ZRANGE', key, start + math.max(#page - " STR(ROOM_TAIL) ", 0)," \
+	" start + #page - 1, 'WITHSCORES')\n" \
+	"end\n" \
+	"local view = redis.call('GET', vkey)\n" \
+	"if view then redis.call('EXPIRE', vkey, ttl) end\n" \
+	"return {redis.call('ZCARD', key), mine, page, cards, redis.call('GET', xkey), view," \
+	" tail}\n"
+
 static struct ns_script queue_script = { .src =
-	"local key, me, limit = KEYS[1], ARGV[1], tonumber(ARGV[2])\n"
-	"local function le(a, b)\n"
-	"  local n = math.min(#a, #b)\n"
-	"  for i = 1, n do\n"
-	"    local x, y = string.byte(a, i), string.byte(b, i)\n"
-	"    if x ~= y then return x < y end\n"
-	"  end\n"
-	"  return #a <= #b\n"
-	"end\n"
-	"local mine = 0\n"
-	"if redis.call('ZSCORE', key, me) then mine = 1 end\n"
-	"local start = 0\n"
-	"if ARGV[5] then\n"
-	"  local s, m = ARGV[5], ARGV[6]\n"
-	"  local lo = redis.call('ZCOUNT', key, '-inf', '(' .. s)\n"
-	"  local hi = lo + redis.call('ZCOUNT', key, s, s)\n"
-	"  while lo < hi do\n"
-	"    local mid = math.floor((lo + hi) / 2)\n"
-	"    if le(redis.call('ZRANGE', key, mid, mid)[1], m) then lo = mid + 1 else hi = mid end\n"
-	"  end\n"
-	"  start = lo\n"
-	"end\n"
-	"local page = redis.call('ZRANGE', key, start, start + limit + 1)\n"
-	"local cards, tail = {}, {}\n"
-	"if #page > 0 then\n"
-	"  local ks = {}\n"
-	"  for i = 1, #page do ks[i] = ARGV[3] .. page[i] end\n"
-	"  cards = redis.call('MGET', unpack(ks))\n"
-	"  tail = redis.call('ZRANGE', key, start + math.max(#page - " STR(ROOM_TAIL) ", 0),"
-	" start + #page - 1, 'WITHSCORES')\n"
-	"end\n"
-	"local view = redis.call('GET', KEYS[2])\n"
-	"if view then redis.call('EXPIRE', KEYS[2], ARGV[4]) end\n"
-	"return {redis.call('ZCARD', key), mine, page, cards, redis.call('GET', KEYS[3]), view,"
-	" tail}\n" };
+	"local key, vkey, xkey, me, limit, upfx, ttl, cs, cm = KEYS[1], KEYS[2], KEYS[3],"
+	" ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5], ARGV[6]\n" QUEUE_LUA };
+
+/* The same, run by the guard's script (cache.h) for the session's user: ARGV[5] on are
+ * ns:available, the key prefixes of the recorded page and of the excl entries, then limit,
+ * entry prefix, lifetime and cursor as above. */
+static struct api_cache_extra queue_extra = { .lua =
+	"local key, vkey, xkey, me, limit, upfx, ttl, cs, cm = ARGV[5], ARGV[6] .. uid,"
+	" ARGV[7] .. uid, uid, tonumber(ARGV[8]), ARGV[9], ARGV[10], ARGV[11], ARGV[12]\n"
+	QUEUE_LUA };
 
 struct qpage {
 	struct qpos *slot;	/* candidates of this page, in order */
@@ -469,6 +479,76 @@ tail_score(const redisReply *tail, const redisReply *m, char score[ROOM_SCORE_MA
 	}
 }
 
+/* What this request's guard asked for the queue (api_room_queue_prefetch), so that queue_fetch takes
+ * that reply only for the very page it wants. One request per process at a time. */
+static struct {
+	int valid;
+	long limit;
+	int has_after, heads;
+	struct qpos after;
+	char lim[24], ttl[16];
+	char vpfx[NS_KEY_MAX], xpfx[NS_KEY_MAX], upfx[NS_KEY_MAX];
+} asked;
+
+/* limit and cursor of the query; NULL, or the contract's 400 message. */
+static const char *
+queue_params(const struct api_req *req, long *limit, struct qpos *after, int *has_after)
+{
+	char v[ROOM_QVALUE_MAX];
+	int q;
+
+	*limit = req->cfg->queue_page_default;
+	q = query_get(req->query, "limit", v, sizeof v);
+	if (q < 0 || (q > 0 && (!parse_int(v, limit) || *limit < 1 ||
+	    *limit > req->cfg->queue_page_max)))
+		return MSG_INVALID_LIMIT;
+	q = query_get(req->query, "cursor", v, sizeof v);
+	if (q < 0 || (q > 0 && !cursor_decode(v, after)))
+		return MSG_INVALID_CURSOR;
+	*has_after = q > 0;
+	return NULL;
+}
+
+/* The route's prefetch (router.h): the page (heads only for a revalidation) in the guard's
+ * round trip. */
+int
+api_room_queue_prefetch(const struct api_req *req, struct api_cache_ask *ask)
+{
+	asked.valid = 0;
+	if (queue_params(req, &asked.limit, &asked.after, &asked.has_after) != NULL)
+		return 0;	/* the handler answers the 400 */
+	asked.heads = req->if_none_match[0] != '\0';
+	if (!ns_keys_queue_view(asked.vpfx, "") || !ns_keys_cache(asked.xpfx, NS_CACHE_EXCL, "") ||
+	    !ns_keys_cache(asked.upfx, asked.heads ? NS_CACHE_FILL : NS_CACHE_USER, ""))
+		return 0;
+	snprintf(asked.lim, sizeof asked.lim, "%ld", asked.limit);
+	snprintf(asked.ttl, sizeof asked.ttl, "%d", ROOM_QVIEW_TTL_S);
+	ask->extra = &queue_extra;
+	ask->args[0] = NS_KEY_AVAILABLE, ask->args[1] = asked.vpfx, ask->args[2] = asked.xpfx;
+	ask->args[3] = asked.lim, ask->args[4] = asked.upfx, ask->args[5] = asked.ttl;
+	ask->nargs = 6;
+	if (asked.has_after) {
+		ask->args[6] = asked.after.score, ask->args[7] = asked.after.user_id;
+		ask->nargs = 8;
+	}
+	asked.valid = 1;
+	return 1;
+}
+
+/* The guard's reply for this page, when it asked for exactly this one. */
+static redisReply *
+queue_prefetched(long limit, const struct qpos *after, int heads, const redisReply **v)
+{
+	int same = asked.valid && asked.limit == limit && asked.heads == heads &&
+	    asked.has_after == (after != NULL) && (!after ||
+	    (strcmp(asked.after.score, after->score) == 0 &&
+	    strcmp(asked.after.user_id, after->user_id) == 0));
+	redisReply *r = same ? api_cache_extra_take(v) : NULL;
+
+	asked.valid = 0;
+	return r;
+}
+
 static enum ns_err
 queue_fetch(struct api_req *req, long limit, const struct qpos *after, int heads,
     struct qpage *pg)
@@ -476,25 +556,26 @@ queue_fetch(struct api_req *req, long limit, const struct qpos *after, int heads
 	char lim[24], vkey[NS_KEY_MAX], xkey[NS_KEY_MAX], ukey[NS_KEY_MAX], ttl[16];
 	const char *argv[9] = { NS_KEY_AVAILABLE, vkey, xkey, req->auth.user_id, lim, ukey, ttl,
 	    NULL, NULL };
-	const redisReply *arr, *ent;
+	const redisReply *arr, *ent, *r;
 	enum ns_err err;
-	redisReply *r;
 	size_t i, kept = 0;
 
-	if (!ns_keys_queue_view(vkey, req->auth.user_id) ||
-	    !ns_keys_cache(xkey, NS_CACHE_EXCL, req->auth.user_id) ||
-	    !ns_keys_cache(ukey, heads ? NS_CACHE_FILL : NS_CACHE_USER, ""))
-		return NS_E_INTERNAL;
-	snprintf(lim, sizeof lim, "%ld", limit);
-	snprintf(ttl, sizeof ttl, "%d", ROOM_QVIEW_TTL_S);
-	if (after != NULL) {
-		argv[7] = after->score;
-		argv[8] = after->user_id;
+	if ((pg->reply = queue_prefetched(limit, after, heads, &r)) == NULL) {
+		if (!ns_keys_queue_view(vkey, req->auth.user_id) ||
+		    !ns_keys_cache(xkey, NS_CACHE_EXCL, req->auth.user_id) ||
+		    !ns_keys_cache(ukey, heads ? NS_CACHE_FILL : NS_CACHE_USER, ""))
+			return NS_E_INTERNAL;
+		snprintf(lim, sizeof lim, "%ld", limit);
+		snprintf(ttl, sizeof ttl, "%d", ROOM_QVIEW_TTL_S);
+		if (after != NULL) {
+			argv[7] = after->score;
+			argv[8] = after->user_id;
+		}
+		if ((pg->reply = ns_script_eval(req->app->kv, &queue_script, &err, 3,
+		    after ? 6 : 4, argv, NULL)) == NULL)
+			return err;
+		r = pg->reply;
 	}
-	if ((r = ns_script_eval(req->app->kv, &queue_script, &err, 3, after ? 6 : 4, argv,
-	    NULL)) == NULL)
-		return err;
-	pg->reply = r;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 7 ||
 	    r->element[0]->type != REDIS_REPLY_INTEGER ||
 	    r->element[1]->type != REDIS_REPLY_INTEGER ||
@@ -1076,7 +1157,7 @@ enum ns_err
 api_room_queue(struct api_req *req)
 {
 	static struct qbuf body;	/* reused: one request per process at a time */
-	char v[ROOM_QVALUE_MAX], etag[ROOM_ETAG_HEX + 3];
+	char etag[ROOM_ETAG_HEX + 3];
 	struct qpage pg = { 0 };
 	struct api_excl ex = { 0 };
 	struct qpos after;
@@ -1084,22 +1165,15 @@ api_room_queue(struct api_req *req)
 	unsigned char *listed = NULL;
 	const char **ids = NULL;
 	enum ns_err err = NS_OK;
-	long limit = req->cfg->queue_page_default;
+	const char *msg;
+	long limit;
 	int q, has_after = 0;
 	size_t k;
 
-	q = query_get(req->query, "limit", v, sizeof v);
-	if (q < 0 || (q > 0 && (!parse_int(v, &limit) || limit < 1 ||
-	    limit > req->cfg->queue_page_max))) {
-		api_respond_error(req, NS_E_BAD_REQUEST, MSG_INVALID_LIMIT);
+	if ((msg = queue_params(req, &limit, &after, &has_after)) != NULL) {
+		api_respond_error(req, NS_E_BAD_REQUEST, msg);
 		return NS_E_BAD_REQUEST;
 	}
-	q = query_get(req->query, "cursor", v, sizeof v);
-	if (q < 0 || (q > 0 && !cursor_decode(v, &after))) {
-		api_respond_error(req, NS_E_BAD_REQUEST, MSG_INVALID_CURSOR);
-		return NS_E_BAD_REQUEST;
-	}
-	has_after = q > 0;
 
 	if (req->if_none_match[0] &&
 	    (q = queue_revalidate(req, limit, has_after ? &after : NULL, &pg, &err)) != 0)

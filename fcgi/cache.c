@@ -66,6 +66,7 @@ static struct {
 	/* what Redis held at the miss, for the conditional fill: "" = absent */
 	char session_seen[64], user_seen[64];
 	int session_seen_ok, user_seen_ok;	/* 1: *_seen is valid (Redis answered) */
+	redisReply *extra;	/* the guard's reply while its route part is not taken */
 } memo;
 
 void
@@ -75,6 +76,10 @@ api_cache_begin(void)
 	memo.user_state = 0;
 	memo.session_seen_ok = 0;
 	memo.user_seen_ok = 0;
+	if (memo.extra) {	/* the route did not take it (refused by the guard) */
+		freeReplyObject(memo.extra);
+		memo.extra = NULL;
+	}
 }
 
 /* ---- serialisation -------------------------------------------------------------------- */
@@ -947,18 +952,54 @@ api_cache_ip_banned(struct app *app, const char *ip_in, char *reason, size_t rea
 
 /* KEYS: ban hash, ban generation, rate-limit counter or '', session entry or ''.
  * ARGV: ip, rate-limit mode, window ms, user-entry key prefix. A banned address is
- * neither counted nor looked up further. */
-static struct ns_script prefetch_script = { .src = NS_RL_LUA IP_LUA
-	"local c, t, sv, uv = 0, 0, false, false\n"
-	"if ips == 1 and ipv then return {ips, ipv, c, t, sv, uv} end\n"
-	"if KEYS[3] ~= '' then c, t = ns_rl(KEYS[3], ARGV[2], ARGV[3]) end\n"
-	"if KEYS[4] ~= '' then\n"
-	"  sv = redis.call('GET', KEYS[4])\n"
-	"  if sv and string.sub(sv, 1, 3) == 's1\\31' then\n"
-	"    uv = redis.call('GET', ARGV[4] .. string.sub(sv, 4, 39))\n"
-	"  end\n"
+ * neither counted nor looked up further. Leaves uid set when the session entry is one. */
+#define PREFETCH_LUA NS_RL_LUA IP_LUA \
+	"local c, t, sv, uv, uid = 0, 0, false, false, nil\n" \
+	"if ips == 1 and ipv then return {ips, ipv, c, t, sv, uv} end\n" \
+	"if KEYS[3] ~= '' then c, t = ns_rl(KEYS[3], ARGV[2], ARGV[3]) end\n" \
+	"if KEYS[4] ~= '' then\n" \
+	"  sv = redis.call('GET', KEYS[4])\n" \
+	"  if sv and string.sub(sv, 1, 3) == 's1\\31' then\n" \
+	"    uid = string.sub(sv, 4, 39)\n" \
+	"    uv = redis.call('GET', ARGV[4] .. uid)\n" \
+	"  end\n" \
 	"end\n"
+
+static struct ns_script prefetch_script = { .src = PREFETCH_LUA
 	"return {ips, ipv, c, t, sv, uv}\n" };
+
+/* The guard's script with a route's part: its value is the reply's seventh element. */
+static struct ns_script *
+extra_script(struct api_cache_extra *x)
+{
+	static const char head[] = "local function extra(uid)\n";
+	static const char tail[] = "\nend\n" PREFETCH_LUA
+	    "return {ips, ipv, c, t, sv, uv, uid and extra(uid) or false}\n";
+	size_t n;
+	char *src;
+
+	if (x->script.src)
+		return &x->script;
+	n = strlen(x->lua);
+	if (!(src = malloc(sizeof(head) - 1 + n + sizeof(tail))))
+		return NULL;
+	memcpy(src, head, sizeof(head) - 1);
+	memcpy(src + sizeof(head) - 1, x->lua, n);
+	memcpy(src + sizeof(head) - 1 + n, tail, sizeof(tail));
+	x->script.src = src;	/* kept for the process' life, like the static scripts */
+	return &x->script;
+}
+
+redisReply *
+api_cache_extra_take(const redisReply **value)
+{
+	redisReply *r = memo.extra;
+
+	memo.extra = NULL;
+	if (r)
+		*value = r->element[6];
+	return r;
+}
 
 /* Keep a prefetched entry: a hit goes to the memo, a miss remembers what was seen. */
 static void
@@ -1003,14 +1044,15 @@ pre_user(const redisReply *v)
 
 void
 api_cache_prefetch(struct app *app, const char *ip_in, const char *rl_key, enum ns_rl_mode mode,
-    int window_s, const char *token, struct api_cache_pre *out)
+    int window_s, const char *token, const struct api_cache_ask *ask, struct api_cache_pre *out)
 {
 	char ip[API_IP_MAX], hkey[NS_KEY_MAX], gkey[NS_KEY_MAX], skey[NS_KEY_MAX];
 	char ukey[NS_KEY_MAX], win[24], mode_s[4], gen[32] = "";
-	const char *args[8];
+	const char *args[8 + API_CACHE_ASK_ARGS];
+	struct ns_script *script = &prefetch_script;
 	enum ns_err e;
 	redisReply *r;
-	int banned = -2;
+	int banned = -2, nargs = 4, i;
 
 	memset(out, 0, sizeof(*out));
 	api_cache_ip_normalise(ip_in, ip, sizeof(ip));
@@ -1027,14 +1069,22 @@ api_cache_prefetch(struct app *app, const char *ip_in, const char *rl_key, enum 
 	snprintf(mode_s, sizeof(mode_s), "%d", (int)mode);
 	args[0] = hkey, args[1] = gkey, args[2] = rl_key, args[3] = skey;
 	args[4] = ip, args[5] = mode_s, args[6] = win, args[7] = ukey;
-	r = ns_script_eval(app->kv, &prefetch_script, &e, 4, 4, args, NULL);
+	if (token && ask && ask->extra && ask->nargs <= API_CACHE_ASK_ARGS &&
+	    (script = extra_script(ask->extra)) != NULL) {
+		for (i = 0; i < ask->nargs; i++)
+			args[8 + i] = ask->args[i];
+		nargs += ask->nargs;
+	} else {
+		script = &prefetch_script;
+	}
+	r = ns_script_eval(app->kv, script, &e, 4, nargs, args, NULL);
 	if (!r) {
 		/* Redis down: no limit, no cache; the guard reads PostgreSQL */
 		api_metrics_redis_error();
 		out->ip_banned = db_ip_banned(app, ip, out->ip_reason, sizeof(out->ip_reason));
 		return;
 	}
-	if (r->type == REDIS_REPLY_ARRAY && r->elements == 6) {
+	if (r->type == REDIS_REPLY_ARRAY && (r->elements == 6 || r->elements == 7)) {
 		redisReply **el = r->element;
 
 		banned = ip_from_reply(el[0], el[1], out->ip_reason, sizeof(out->ip_reason), gen,
@@ -1050,10 +1100,16 @@ api_cache_prefetch(struct app *app, const char *ip_in, const char *rl_key, enum 
 			if (memo.session_state == 1)
 				pre_user(el[5]);
 		}
+		if (banned != 1 && memo.session_state == 1 && r->elements == 7 &&
+		    r->element[6]->type != REDIS_REPLY_NIL) {
+			memo.extra = r;		/* the route takes it (api_cache_extra_take) */
+			r = NULL;
+		}
 	} else {
 		ns_log_err("cache: unexpected prefetch reply type %d", r->type);
 	}
-	freeReplyObject(r);
+	if (r)
+		freeReplyObject(r);
 	out->ip_banned = banned >= 0 ? banned :
 	    ip_miss(app, ip, out->ip_reason, sizeof(out->ip_reason), gen);
 }

@@ -9,6 +9,7 @@
 #include "err.h"
 #include <hiredis/hiredis.h>
 #include "ratelimit.h"
+#include "script.h"
 
 struct app;
 
@@ -107,7 +108,34 @@ struct api_cache_pre {
 	int rl_ok;			/* 1: rl holds the counter; 0: not counted (Redis down) */
 	struct ns_rl_state rl;
 };
+
+/* A route's own Redis reads, run by the guard's script after it found the session entry, so
+ * that a route like GET /room/queue costs one round trip, not two. lua is the body of a Lua
+ * function that sees `uid` (the session's user id as the entry holds it; the guard in C
+ * still decides whether the request may go on) and the route's arguments as ARGV[5] on, and
+ * returns one value. Declare it static with .lua set; the script is made at first use. */
+struct api_cache_extra {
+	const char *lua;
+	struct ns_script script;	/* the guard's script with lua joined, at first use */
+};
+
+#define API_CACHE_ASK_ARGS 12	/* arguments a route passes to its part */
+
+/* What one request asks of its route's part (NULL extra: nothing). The argument strings
+ * must stay valid until api_cache_prefetch returns. */
+struct api_cache_ask {
+	struct api_cache_extra *extra;
+	int nargs;
+	const char *args[API_CACHE_ASK_ARGS];
+};
+
 void api_cache_prefetch(struct app *app, const char *ip, const char *rl_key,
-    enum ns_rl_mode mode, int window_s, const char *token, struct api_cache_pre *out);
+    enum ns_rl_mode mode, int window_s, const char *token, const struct api_cache_ask *ask,
+    struct api_cache_pre *out);
+
+/* The reply to this request's route part, which the caller then owns (freeReplyObject);
+ * *value is the part's value inside it. NULL when the part did not run (no session entry,
+ * IP banned, Redis down, no part asked) or was already taken. */
+redisReply *api_cache_extra_take(const redisReply **value);
 
 #endif

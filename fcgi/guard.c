@@ -180,6 +180,7 @@ api_guard_pre(struct api_req *req, const struct api_route *r)
 {
 	struct limiter_conf c;
 	struct api_cache_pre pre;
+	struct api_cache_ask ask = { 0 };
 	char token[NS_UUID_LEN + 1];
 	const char *tok = NULL;
 	enum ns_rl_mode mode = NS_RL_OFF;
@@ -194,8 +195,10 @@ api_guard_pre(struct api_req *req, const struct api_route *r)
 		cur.limiter = r->limiter;
 		mode = c.mode;
 	}
+	if (tok && r->prefetch && !r->prefetch(req, &ask))
+		ask.extra = NULL;
 	api_cache_prefetch(req->app, req->remote_addr, mode ? cur.key : NULL, mode,
-	    mode ? c.window_s : 0, tok, &pre);
+	    mode ? c.window_s : 0, tok, &ask, &pre);
 	if (pre.ip_banned == 1) {
 		respond_ip_banned(req, pre.ip_reason);
 		return NS_E_FORBIDDEN;

@@ -30,6 +30,11 @@ enum api_body {
  * router answer api_respond_error(req, err, NULL). */
 typedef enum ns_err (*api_handler)(struct api_req *req);
 
+/* What a route reads in the guard's own Redis round trip (cache.h, struct api_cache_ask),
+ * before its handler runs; 0 when it asks nothing for this request. */
+struct api_cache_ask;
+typedef int (*api_prefetch)(const struct api_req *req, struct api_cache_ask *ask);
+
 /* Rate limiters of contract §1.8 (windows and maxima from the configuration). */
 enum api_limiter {
 	API_RL_NONE = 0,
@@ -48,6 +53,7 @@ struct api_route {
 	enum api_body body;
 	size_t body_max;	/* 0: the configured default for the body kind */
 	api_handler handler;
+	api_prefetch prefetch;	/* NULL for most routes */
 };
 
 enum api_match {

@@ -44,15 +44,15 @@ h_silent(struct api_req *req)
 }
 
 static const struct api_route table[] = {
-	{ "GET", "/", API_GUARD_NONE, API_RL_NONE, API_BODY_NONE, 0, h_ok },
-	{ "GET", "/user/me", API_GUARD_NONE, API_RL_NONE, API_BODY_NONE, 0, h_ok },
-	{ "PUT", "/user/me", API_GUARD_NONE, API_RL_NONE, API_BODY_JSON, 0, h_ok },
-	{ "GET", "/referral/info/:code", API_GUARD_NONE, API_RL_NONE, API_BODY_NONE, 0, h_ok },
-	{ "PUT", "/referral/notifications/:id/read", API_GUARD_NONE, API_RL_NONE, API_BODY_NONE, 0, h_ok },
-	{ "POST", "/payment/webhook", API_GUARD_STRIPE, API_RL_NONE, API_BODY_RAW, 0, h_ok },
-	{ "GET", "/guarded", API_GUARD_USER, API_RL_NONE, API_BODY_NONE, 0, h_ok },
-	{ "GET", "/down", API_GUARD_NONE, API_RL_NONE, API_BODY_NONE, 0, h_db_down },
-	{ "GET", "/silent", API_GUARD_NONE, API_RL_NONE, API_BODY_NONE, 0, h_silent },
+	{ "GET", "/", API_GUARD_NONE, API_RL_NONE, API_BODY_NONE, 0, h_ok, NULL },
+	{ "GET", "/user/me", API_GUARD_NONE, API_RL_NONE, API_BODY_NONE, 0, h_ok, NULL },
+	{ "PUT", "/user/me", API_GUARD_NONE, API_RL_NONE, API_BODY_JSON, 0, h_ok, NULL },
+	{ "GET", "/referral/info/:code", API_GUARD_NONE, API_RL_NONE, API_BODY_NONE, 0, h_ok, NULL },
+	{ "PUT", "/referral/notifications/:id/read", API_GUARD_NONE, API_RL_NONE, API_BODY_NONE, 0, h_ok, NULL },
+	{ "POST", "/payment/webhook", API_GUARD_STRIPE, API_RL_NONE, API_BODY_RAW, 0, h_ok, NULL },
+	{ "GET", "/guarded", API_GUARD_USER, API_RL_NONE, API_BODY_NONE, 0, h_ok, NULL },
+	{ "GET", "/down", API_GUARD_NONE, API_RL_NONE, API_BODY_NONE, 0, h_db_down, NULL },
+	{ "GET", "/silent", API_GUARD_NONE, API_RL_NONE, API_BODY_NONE, 0, h_silent, NULL },
 };
 #define NROUTES (sizeof(table) / sizeof(table[0]))
 
