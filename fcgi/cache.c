@@ -24,7 +24,9 @@
  * The hot path (every guarded request) asks Redis once: api_cache_prefetch() runs one script
  * that answers the IP ban, counts the rate limit and returns the session and its user. The
  * results are kept for the rest of the request, so the handler's own api_cache_user() of the
- * same user costs nothing. With Redis down every read goes to PostgreSQL. */
+ * same user costs nothing. A route may add its own reads to that script (struct
+ * api_cache_extra): the queue's page comes back in the same round trip. With Redis down every
+ * read goes to PostgreSQL. */
 #include "config.h"
 
 #include <arpa/inet.h>
