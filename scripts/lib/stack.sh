@@ -19,6 +19,12 @@ STACK_HOST=${STACK_HOST:-127.0.0.1}
 STACK_TIMEOUT=${STACK_TIMEOUT:-20}
 STACK_NGINX_CONNECTIONS_MAX=65536	# per nginx worker, before the fd limit caps it
 
+# nginx (and other daemons) live in /usr/sbin, which a normal user's PATH on Debian lacks.
+case ":$PATH:" in
+*:/usr/sbin:*) ;;
+*) PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin ;;
+esac
+
 stack__log() { printf 'stack: %s\n' "$*" >&2; }
 stack__die() { stack__log "$*"; return 1; }
 stack__is_root() { [ "$(id -u)" = 0 ]; }
