@@ -412,6 +412,24 @@ kv_get(struct app *app, const char *key, char *value, size_t cap, size_t *vlen, 
 	return rc;
 }
 
+/* A unique tombstone: NS_CACHE_TOMBSTONE and a random suffix, so that a reader's conditional
+ * fill can tell this invalidation from any other. */
+static void
+tombstone_text(char stone[NS_UUID_LEN + 2])
+{
+	stone[0] = NS_CACHE_TOMBSTONE[0];
+	if (ns_rand_uuid(stone + 1) != NS_OK)
+		snprintf(stone + 1, NS_UUID_LEN + 1, "%" PRId64, ns_clock_mono_us());
+}
+
+static void
+invalidate_failed(struct app *app, const char *key)
+{
+	/* The entry may now outlive the write by up to cache_ttl_s. */
+	api_metrics_redis_error();
+	ns_log_err("cache: invalidating %s failed: %s", key, ns_kv_last_error(app->kv));
+}
+
 void
 api_cache_tombstone(struct app *app, const char *key)
 {
@@ -419,14 +437,10 @@ api_cache_tombstone(struct app *app, const char *key)
 	enum ns_err e;
 	redisReply *r;
 
-	stone[0] = '~';
-	if (ns_rand_uuid(stone + 1) != NS_OK)
-		snprintf(stone + 1, sizeof(stone) - 1, "%" PRId64, ns_clock_mono_us());
+	tombstone_text(stone);
 	r = ns_kv_cmd(app->kv, &e, "SET %s %s EX %d", key, stone, TOMBSTONE_TTL_S);
 	if (!r) {
-		/* The entry may now outlive the write by up to cache_ttl_s. */
-		api_metrics_redis_error();
-		ns_log_err("cache: invalidating %s failed: %s", key, ns_kv_last_error(app->kv));
+		invalidate_failed(app, key);
 		return;
 	}
 	freeReplyObject(r);
@@ -556,14 +570,10 @@ api_cache_user_invalidate(struct app *app, const char *user_id)
 	if (!ns_keys_cache(key, NS_CACHE_USER, user_id) ||
 	    !ns_keys_cache(fkey, NS_CACHE_FILL, user_id))
 		return;
-	stone[0] = NS_CACHE_TOMBSTONE[0];
-	if (ns_rand_uuid(stone + 1) != NS_OK)
-		snprintf(stone + 1, sizeof(stone) - 1, "%" PRId64, ns_clock_mono_us());
+	tombstone_text(stone);
 	snprintf(ttl, sizeof(ttl), "%d", TOMBSTONE_TTL_S);
 	if ((r = ns_script_eval(app->kv, &user_invalidate_script, &e, 2, 2, args, NULL)) == NULL) {
-		/* The entry may now outlive the write by up to cache_ttl_s. */
-		api_metrics_redis_error();
-		ns_log_err("cache: invalidating %s failed: %s", key, ns_kv_last_error(app->kv));
+		invalidate_failed(app, key);
 		return;
 	}
 	freeReplyObject(r);
