@@ -22,6 +22,7 @@ INTEGRATION_TESTS = \
 	tests/integration/queue_feed.sh \
 	tests/integration/cgi_mode.sh \
 	tests/integration/supervisor.sh \
+	tests/integration/apache.sh \
 	tests/integration/loadgen.sh
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) \
@@ -37,6 +38,7 @@ EXTRA_DIST += $(INTEGRATION_TESTS) \
 	tests/integration/node/queue_coherence.js \
 	tests/integration/node/failover_check.js \
 	tests/integration/node/events.js \
+	tests/integration/node/proxy_check.js \
 	tests/fuzz/run.sh \
 	tests/fuzz/corpus
 
