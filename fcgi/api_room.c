@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/sha.h>
 
 #include "routes.h"
 #include "app.h"
@@ -31,6 +30,7 @@
 #include "rand.h"
 #include "respond.h"
 #include "script.h"
+#include "sha256.h"
 
 #define ROOM_HISTORY_MAX 1000	/* rows /room/history returns (newest first) */
 #define ROOM_QVALUE_MAX 256	/* one decoded query-string value */
@@ -981,10 +981,10 @@ static void
 body_etag(const char *text, size_t len, char out[ROOM_ETAG_HEX + 3])
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char md[SHA256_DIGEST_LENGTH];
+	unsigned char md[NS_SHA256_LEN];
 	size_t i;
 
-	SHA256((const unsigned char *)text, len, md);
+	ns_sha256(text, len, md);
 	out[0] = '"';
 	for (i = 0; i < ROOM_ETAG_HEX / 2; i++) {
 		out[1 + 2 * i] = hex[md[i] >> 4];

@@ -24,18 +24,18 @@ fcgi_napalmsky_api_SOURCES = \
 	fcgi/api_payment.c fcgi/api_turn.c fcgi/codes.c fcgi/codes.h fcgi/qr.c fcgi/qr.h \
 	fcgi/stripe.c fcgi/stripe.h
 fcgi_napalmsky_api_LDADD = fcgi/libinput.a shared/libshared.a $(FCGI_LIBS) $(PQ_LIBS) $(HIREDIS_LIBS) \
-	$(JSONC_LIBS) $(CURL_LIBS) $(QRENCODE_LIBS) $(PNG_LIBS) $(CRYPTO_LIBS) $(XCRYPT_LIBS) \
-	$(PTHREAD_LIBS)
+	$(JSONC_LIBS) $(QRENCODE_LIBS) $(CRYPTO_LIBS) $(XCRYPT_LIBS) \
+	$(PTHREAD_LIBS) $(DL_LIBS)
 
 dist_man_MANS += man/napalmsky-api.8
 
 # Unit tests: the transport modules, driven through fcgi/memio (an in-memory struct api_io). The
 # router calls the guard, which brings the cache and metrics (unused without storage: app NULL)
-# and the Stripe signature check (stripe.c, whose checkout call needs libcurl at link time).
+# and the Stripe signature check (stripe.c, which opens libcurl only for a checkout call).
 API_TRANSPORT = fcgi/request.c fcgi/router.c fcgi/respond.c fcgi/guard.c fcgi/cache.c \
 	fcgi/metrics.c fcgi/stripe.c fcgi/stripe.h
 API_TEST_LDADD = shared/libshared.a $(PQ_LIBS) $(HIREDIS_LIBS) $(JSONC_LIBS) \
-	$(CURL_LIBS) $(CRYPTO_LIBS) $(XCRYPT_LIBS) $(PTHREAD_LIBS)
+	$(CRYPTO_LIBS) $(XCRYPT_LIBS) $(PTHREAD_LIBS) $(DL_LIBS)
 API_TEST_CFLAGS = $(AM_CFLAGS) $(PQ_CFLAGS) $(HIREDIS_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS) \
 	-I$(top_srcdir)/fcgi
 
@@ -73,5 +73,5 @@ tests_fuzz_fuzz_stripe_sig_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/fcgi
 tests_fuzz_fuzz_stripe_sig_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CURL_CFLAGS) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1
 tests_fuzz_fuzz_stripe_sig_LDFLAGS = -fsanitize=fuzzer,address,undefined
-tests_fuzz_fuzz_stripe_sig_LDADD = shared/libshared.a $(JSONC_LIBS) $(CURL_LIBS) $(CRYPTO_LIBS) \
+tests_fuzz_fuzz_stripe_sig_LDADD = shared/libshared.a $(JSONC_LIBS) $(DL_LIBS) $(CRYPTO_LIBS) \
 	$(PQ_LIBS) $(HIREDIS_LIBS) $(PTHREAD_LIBS)

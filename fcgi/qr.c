@@ -1,6 +1,8 @@
 /* qr: QR code to PNG (see qr.h). Grey 1-bit pixels keep a 300 px code near 1 KB. */
 #include "config.h"
 
+#include <setjmp.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,9 +10,46 @@
 #include <qrencode.h>
 
 #include "qr.h"
+#include "dso.h"
 #include "log.h"
 
 #define PNG_MAX (1024 * 1024)	/* ceiling of one encoded image */
+#define PNG_SONAME "libpng16.so.16"	/* the ABI the headers describe */
+
+/* libpng is opened at the first QR image instead of being linked: with the libm it brings,
+ * 420 KB of resident memory in every worker, for a route few requests take. */
+static struct png_api {
+	int state;		/* 0 not tried, 1 ready, -1 unavailable */
+	png_structp (*create_write_struct)(png_const_charp, png_voidp, png_error_ptr,
+	    png_error_ptr);
+	png_infop (*create_info_struct)(png_const_structrp);
+	jmp_buf *(*set_longjmp_fn)(png_structrp, png_longjmp_ptr, size_t);
+	void (*set_write_fn)(png_structrp, png_voidp, png_rw_ptr, png_flush_ptr);
+	png_voidp (*get_io_ptr)(png_const_structrp);
+	void (*set_IHDR)(png_const_structrp, png_inforp, png_uint_32, png_uint_32, int, int, int,
+	    int, int);
+	void (*write_info)(png_structrp, png_const_inforp);
+	void (*write_row)(png_structrp, png_const_bytep);
+	void (*write_end)(png_structrp, png_inforp);
+	void (*destroy_write_struct)(png_structpp, png_infopp);
+} pn;
+
+static int
+pnglib_load(void)
+{
+	static const struct ns_dso_sym syms[] = {
+#define SYM(f) { "png_" #f, offsetof(struct png_api, f) }
+		SYM(create_write_struct), SYM(create_info_struct), SYM(set_longjmp_fn),
+		SYM(set_write_fn), SYM(get_io_ptr), SYM(set_IHDR), SYM(write_info),
+		SYM(write_row), SYM(write_end), SYM(destroy_write_struct)
+#undef SYM
+	};
+
+	if (pn.state == 0)
+		pn.state = ns_dso_open(PNG_SONAME, syms, sizeof(syms) / sizeof(syms[0]), &pn) == 0 ?
+		    1 : -1;
+	return pn.state > 0;
+}
 
 struct out {
 	unsigned char *p;
@@ -21,7 +60,7 @@ struct out {
 static void
 on_write(png_structp png, png_bytep data, png_size_t n)
 {
-	struct out *o = png_get_io_ptr(png);
+	struct out *o = pn.get_io_ptr(png);
 	unsigned char *np;
 	size_t cap;
 
@@ -73,22 +112,24 @@ encode(const QRcode *qr, int width, int margin, png_bytep row, struct out *o)
 	png_infop info = NULL;
 	int y;
 
-	if ((png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL)) == NULL)
+	if ((png = pn.create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL)) == NULL)
 		return -1;
-	if ((info = png_create_info_struct(png)) == NULL || setjmp(png_jmpbuf(png))) {
-		png_destroy_write_struct(&png, &info);
+	/* png_jmpbuf(png), through the table */
+	if ((info = pn.create_info_struct(png)) == NULL ||
+	    setjmp(*pn.set_longjmp_fn(png, longjmp, sizeof(jmp_buf)))) {
+		pn.destroy_write_struct(&png, &info);
 		return -1;
 	}
-	png_set_write_fn(png, o, on_write, on_flush);
-	png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)width, 1, PNG_COLOR_TYPE_GRAY,
+	pn.set_write_fn(png, o, on_write, on_flush);
+	pn.set_IHDR(png, info, (png_uint_32)width, (png_uint_32)width, 1, PNG_COLOR_TYPE_GRAY,
 	    PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-	png_write_info(png, info);
+	pn.write_info(png, info);
 	for (y = 0; y < width; y++) {
 		draw_row(qr, width, margin, y, row);
-		png_write_row(png, row);
+		pn.write_row(png, row);
 	}
-	png_write_end(png, info);
-	png_destroy_write_struct(&png, &info);
+	pn.write_end(png, info);
+	pn.destroy_write_struct(&png, &info);
 	return o->over ? -1 : 0;
 }
 
@@ -105,6 +146,8 @@ api_qr_png(const char *text, int width, int margin, unsigned char **png, size_t 
 	if (strlen(text) > API_QR_TEXT_MAX || width < 1 || width > API_QR_WIDTH_MAX ||
 	    margin < 0 || margin > 16)
 		return NS_E_BAD_REQUEST;
+	if (!pnglib_load())
+		return NS_E_INTERNAL;
 	if ((qr = QRcode_encodeString8bit(text, 0, QR_ECLEVEL_M)) == NULL) {
 		ns_log_err("qr: encoding failed for %zu bytes", strlen(text));
 		return NS_E_INTERNAL;

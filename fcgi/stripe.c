@@ -1,6 +1,7 @@
 /* stripe: webhook signatures and the Checkout Sessions call (see stripe.h). */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <openssl/hmac.h>
 
 #include "stripe.h"
+#include "dso.h"
 #include "json.h"
 #include "log.h"
 
@@ -20,6 +22,7 @@
 #define ENDPOINT_MAX (STRIPE_URL_MAX + 32)
 #define TS_TEXT_MAX 24		/* a decimal int64 */
 #define ERR_TEXT_MAX 200	/* Stripe's error message, logged */
+#define CURL_SONAME "libcurl.so.4"	/* the ABI the headers describe */
 
 /* Price and wording of the one product (contract §2.8, §4.1). */
 #define PRICE_CENTS "50"
@@ -198,10 +201,54 @@ struct buf {
 };
 
 /* Append key=value (both percent-encoded) with a leading '&' after the first pair. */
+/* ---- libcurl, opened at the first checkout ------------------------------------------------ */
+
+/* libcurl is opened on first use instead of being linked: its dependencies (HTTP/2, SSH,
+ * RTMP, brotli, zstd, PSL) were 640 KB of resident memory in every worker, and most workers
+ * never create a checkout. Once per process; the workers are single-threaded. */
+static struct curl_api {
+	int state;		/* 0 not tried, 1 ready, -1 unavailable */
+	CURLcode (*global_init)(long);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	void (*easy_cleanup)(CURL *);
+	const char *(*easy_strerror)(CURLcode);
+	char *(*easy_escape)(CURL *, const char *, int);
+	void (*free)(void *);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+} cu;
+
+static int
+curl_load(void)
+{
+	static const struct ns_dso_sym syms[] = {
+#define SYM(f) { "curl_" #f, offsetof(struct curl_api, f) }
+		SYM(global_init), SYM(easy_init), SYM(easy_setopt), SYM(easy_perform),
+		SYM(easy_getinfo), SYM(easy_cleanup), SYM(easy_strerror), SYM(easy_escape),
+		SYM(free), SYM(slist_append), SYM(slist_free_all)
+#undef SYM
+	};
+
+	if (cu.state != 0)
+		return cu.state > 0;
+	cu.state = -1;
+	if (ns_dso_open(CURL_SONAME, syms, sizeof(syms) / sizeof(syms[0]), &cu) < 0)
+		return 0;
+	if (cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		ns_log_err("stripe: curl_global_init failed");
+		return 0;
+	}
+	cu.state = 1;
+	return 1;
+}
+
 static void
 form_add(CURL *c, struct buf *f, const char *key, const char *value)
 {
-	char *k = curl_easy_escape(c, key, 0), *v = curl_easy_escape(c, value, 0);
+	char *k = cu.easy_escape(c, key, 0), *v = cu.easy_escape(c, value, 0);
 	int n;
 
 	if (!k || !v) {
@@ -213,8 +260,8 @@ form_add(CURL *c, struct buf *f, const char *key, const char *value)
 		else
 			f->len += (size_t)n;
 	}
-	curl_free(k);
-	curl_free(v);
+	cu.free(k);
+	cu.free(v);
 }
 
 static size_t
@@ -302,7 +349,6 @@ enum ns_err
 stripe_checkout_create(const struct stripe_checkout *in, char url[STRIPE_URL_MAX],
     char id[STRIPE_ID_MAX])
 {
-	static int curl_ready;
 	char form_mem[FORM_MAX], endpoint[ENDPOINT_MAX], auth[AUTH_HDR_MAX];
 	struct buf form = { form_mem, 0, sizeof(form_mem), 0 }, resp = { NULL, 0, RESP_MAX, 0 };
 	struct curl_slist *hdrs = NULL, *h;
@@ -326,50 +372,48 @@ stripe_checkout_create(const struct stripe_checkout *in, char url[STRIPE_URL_MAX
 		ns_log_err("stripe: API base or key too long");
 		return NS_E_INTERNAL;
 	}
-	if (!curl_ready) {	/* once per process; the workers are single-threaded */
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-			return NS_E_INTERNAL;
-		curl_ready = 1;
-	}
-	if ((c = curl_easy_init()) == NULL || (resp.p = malloc(RESP_MAX)) == NULL)
+	if (!curl_load())
+		return NS_E_INTERNAL;
+	if ((c = cu.easy_init()) == NULL || (resp.p = malloc(RESP_MAX)) == NULL)
 		goto out;
 	resp.p[0] = '\0';
 	if (build_form(c, in, &form) < 0) {
 		ns_log_err("stripe: checkout form over %d bytes", FORM_MAX);
 		goto out;
 	}
-	if ((h = curl_slist_append(hdrs, auth)) == NULL)
+	if ((h = cu.slist_append(hdrs, auth)) == NULL)
 		goto out;
 	hdrs = h;
-	if ((h = curl_slist_append(hdrs, "Stripe-Version: 2023-10-16")) == NULL)
+	if ((h = cu.slist_append(hdrs, "Stripe-Version: 2023-10-16")) == NULL)
 		goto out;
 	hdrs = h;
-	curl_easy_setopt(c, CURLOPT_URL, endpoint);
+	cu.easy_setopt(c, CURLOPT_URL, endpoint);
 #if LIBCURL_VERSION_NUM >= 0x075500
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	cu.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+	cu.easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, form.p);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)form.len);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)STRIPE_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
-	rc = curl_easy_perform(c);
+	cu.easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	cu.easy_setopt(c, CURLOPT_POSTFIELDS, form.p);
+	cu.easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)form.len);
+	cu.easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)STRIPE_TIMEOUT_MS);
+	cu.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cu.easy_setopt(c, CURLOPT_USERAGENT, PACKAGE_NAME "/" PACKAGE_VERSION);
+	cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	cu.easy_setopt(c, CURLOPT_WRITEDATA, &resp);
+	rc = cu.easy_perform(c);
 	if (rc != CURLE_OK) {
-		ns_log_err("stripe: checkout request failed: %s%s", curl_easy_strerror(rc),
+		ns_log_err("stripe: checkout request failed: %s%s", cu.easy_strerror(rc),
 		    resp.over ? " (answer too large)" : "");
 		goto out;
 	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	e = read_answer(status, &resp, url, id);
 out:
-	curl_slist_free_all(hdrs);
+	if (hdrs)
+		cu.slist_free_all(hdrs);
 	if (c)
-		curl_easy_cleanup(c);
+		cu.easy_cleanup(c);
 	free(resp.p);
 	return e;
 }

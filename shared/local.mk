@@ -5,6 +5,8 @@ shared_libshared_a_SOURCES = \
 	shared/err.c shared/err.h \
 	shared/clock.c shared/clock.h \
 	shared/rand.c shared/rand.h \
+	shared/sha256.c shared/sha256.h \
+	shared/dso.c shared/dso.h \
 	shared/log.c shared/log.h \
 	shared/nsconfig.c shared/nsconfig.h \
 	shared/json.c shared/json.h \
@@ -24,7 +26,7 @@ EXTRA_DIST += tests/lib/seed.sh
 
 # What a program linking libshared.a needs (its own libraries go before these).
 SHARED_CFLAGS = $(PQ_CFLAGS) $(HIREDIS_CFLAGS) $(JSONC_CFLAGS) $(XCRYPT_CFLAGS)
-SHARED_LDADD = shared/libshared.a $(PQ_LIBS) $(HIREDIS_LIBS) $(JSONC_LIBS) $(XCRYPT_LIBS) $(PTHREAD_LIBS)
+SHARED_LDADD = shared/libshared.a $(PQ_LIBS) $(HIREDIS_LIBS) $(JSONC_LIBS) $(XCRYPT_LIBS) $(PTHREAD_LIBS) $(DL_LIBS)
 
 # libFuzzer targets compile the code under test themselves, so it is instrumented too.
 if FUZZ

@@ -8,7 +8,8 @@ UNIT_SHARED_TESTS = \
 	tests/unit/test_rand \
 	tests/unit/test_json \
 	tests/unit/test_kv_url \
-	tests/unit/test_passwd
+	tests/unit/test_passwd \
+	tests/unit/test_sha256
 check_PROGRAMS += $(UNIT_SHARED_TESTS) tests/unit/dbkv_probe
 TESTS += $(UNIT_SHARED_TESTS) tests/unit/test_db_kv.sh
 UNIT_TESTS += $(UNIT_SHARED_TESTS)
@@ -27,6 +28,9 @@ tests_unit_test_config_LDADD = $(SHARED_LDADD)
 tests_unit_test_log_SOURCES = tests/unit/test_log.c tests/unit/tap.h
 tests_unit_test_log_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_log_LDADD = $(SHARED_LDADD)
+tests_unit_test_sha256_SOURCES = tests/unit/test_sha256.c tests/unit/tap.h
+tests_unit_test_sha256_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_test_sha256_LDADD = $(SHARED_LDADD)
 tests_unit_test_rand_SOURCES = tests/unit/test_rand.c tests/unit/tap.h
 tests_unit_test_rand_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_rand_LDADD = $(SHARED_LDADD)
