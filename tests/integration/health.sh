@@ -50,4 +50,11 @@ for _ in 1 2 3 4 5 6; do http GET "$STACK_URL/health"; [ "$HTTP_STATUS" = 200 ] 
 t_is "$all" 200 "postgresql restarted: repeated requests all 200"
 
 t_is "$(stack_pids api | sort | tr '\n' ' ')" "$workers_before" "the same workers served throughout"
+# Each worker exec'd itself once so that GnuTLS (linked through libpq) skips its start-up
+# (fcgi/main.c); the pid, and what spawn-fcgi recorded, stay the same.
+gnutls_off=0
+for p in $(stack_pids api); do
+	tr '\0' '\n' <"/proc/$p/environ" | grep -qx 'GNUTLS_NO_IMPLICIT_INIT=1' && gnutls_off=$((gnutls_off + 1))
+done
+t_is "$gnutls_off" "$(stack_pids api | wc -l | tr -d ' ')" "every worker runs with GnuTLS' implicit start-up off"
 t_done
