@@ -46,6 +46,8 @@
 #define ROOM_REEL_SCAN_MAX 100000	/* available users one reel call considers */
 #define ROOM_REEL_HIDDEN_MAX 10000	/* cooldown partners and reported users honoured */
 #define ROOM_REEL_RAND_SPARE 8	/* random numbers beyond one per pick, for rejections */
+#define ROOM_REEL_FAST_EXCL_MAX 500	/* excluded users beyond which the reel scans (below) */
+#define ROOM_REEL_FAST_TRIES 4	/* random ranks drawn per wanted pick before the scan */
 #define ROOM_REEL_RAND_LEN 24	/* a 48-bit integer in decimal */
 #define ROOM_ETAG_HEX 32	/* hex digits of the body digest in the ETag */
 #define ROOM_JSON_CTYPE "application/json; charset=utf-8"
@@ -1223,36 +1225,77 @@ out:
 
 /* KEYS[1] ns:available, KEYS[2] the cursor's seen-set; ARGV: requester, seen-set lifetime,
  * scan ceiling, picks wanted k, count h of hidden userIds, the h ids, then random integers
- * below 2^48 from the worker's CSPRNG. Candidates = available users not yet returned for
- * this cursor, not hidden, not the requester; the first k places of a partial Fisher–Yates
- * over them (rejection sampling, so every pick is uniform) come back with the candidate
- * count: {n, {id, ...}}. Shuffling here keeps a 10,000-user scan inside Redis. The
- * seen-set's expiry restarts (it counts from the last use). */
-static const char reel_pick_script[] =
-	"local seen = {}\n"
-	"for _, id in ipairs(redis.call('SMEMBERS', KEYS[2])) do seen[id] = true end\n"
+ * below 2^48 from the worker's CSPRNG. Candidates = the first (scan ceiling) members of
+ * ns:available not yet returned for this cursor, not hidden, not the requester; k of them,
+ * uniformly and in random order, come back with the candidate count: {n, {id, ...}}.
+ *
+ * Usually few members are excluded: their ranks are looked up (ZRANK) to count the
+ * candidates, and random ranks are drawn until k candidates are found, one ZRANGE each, so a
+ * call costs O((excluded + k) log N) whatever the queue's length. Rejection keeps every pick
+ * uniform, and whether it succeeds does not depend on which candidate is which. When many are
+ * excluded, or the draws run out, the whole range is scanned and shuffled (a partial
+ * Fisher-Yates), which costs O(N): 10,000 members made each call about 3 ms of Redis time.
+ * The seen-set's expiry restarts (it counts from the last use). */
+static struct ns_script reel_pick_script = { .src =
+	"local seenl = redis.call('SMEMBERS', KEYS[2])\n"
 	"redis.call('EXPIRE', KEYS[2], ARGV[2])\n"
-	"local h = tonumber(ARGV[5])\n"
+	"local h, k = tonumber(ARGV[5]), tonumber(ARGV[4])\n"
+	"local limit = math.min(redis.call('ZCARD', KEYS[1]), tonumber(ARGV[3]))\n"
+	"local r = 6 + h\n"
+	"local function draw(m)\n"
+	"  local lim = math.floor(2^48 / m) * m\n"
+	"  while true do\n"
+	"    local v = tonumber(ARGV[r]); r = r + 1\n"
+	"    if v == nil then return nil end\n"
+	"    if v < lim then return v % m end\n"
+	"  end\n"
+	"end\n"
+	"local ex = {}\n"
+	"if #seenl + h < " STR(ROOM_REEL_FAST_EXCL_MAX) " and limit > 0 then\n"
+	"  local nex = 0\n"
+	"  local function exclude(id)\n"
+	"    if ex[id] then return end\n"
+	"    ex[id] = true\n"
+	"    local rk = redis.call('ZRANK', KEYS[1], id)\n"
+	"    if rk and rk < limit then nex = nex + 1 end\n"
+	"  end\n"
+	"  for _, id in ipairs(seenl) do exclude(id) end\n"
+	"  for i = 6, 5 + h do exclude(ARGV[i]) end\n"
+	"  exclude(ARGV[1])\n"
+	"  local n = limit - nex\n"
+	"  local want = math.min(k, n)\n"
+	"  local out, tried = {}, {}\n"
+	"  for _ = 1, " STR(ROOM_REEL_FAST_TRIES) " * want + " STR(ROOM_REEL_FAST_TRIES) " do\n"
+	"    if #out == want then break end\n"
+	"    local rank = draw(limit)\n"
+	"    if rank == nil then break end\n"
+	"    if not tried[rank] then\n"
+	"      tried[rank] = true\n"
+	"      local id = redis.call('ZRANGE', KEYS[1], rank, rank)[1]\n"
+	"      if id and not ex[id] then out[#out + 1] = id end\n"
+	"    end\n"
+	"  end\n"
+	"  if #out == want then return {n, out} end\n"
+	"end\n"
+	"local seen = {}\n"
+	"for _, id in ipairs(seenl) do seen[id] = true end\n"
 	"for i = 6, 5 + h do seen[ARGV[i]] = true end\n"
 	"seen[ARGV[1]] = true\n"
 	"local c = {}\n"
-	"for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[3]) - 1)) do\n"
-	"  if not seen[id] then c[#c + 1] = id end\n"
+	"if limit > 0 then\n"
+	"  for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, limit - 1)) do\n"
+	"    if not seen[id] then c[#c + 1] = id end\n"
+	"  end\n"
 	"end\n"
-	"local n, r = #c, 6 + h\n"
-	"local k = math.min(tonumber(ARGV[4]), n)\n"
-	"for i = 1, k do\n"
-	"  local m = n - i + 1\n"
-	"  local lim = math.floor(2^48 / m) * m\n"
-	"  local v\n"
-	"  repeat\n"
-	"    v = tonumber(ARGV[r]); r = r + 1\n"
-	"    if v == nil then return redis.error_reply('ERR reel: random numbers exhausted') end\n"
-	"  until v < lim\n"
-	"  local j = i + (v % m)\n"
+	"local n = #c\n"
+	"local want = math.min(k, n)\n"
+	"for i = 1, want do\n"
+	"  local v = draw(n - i + 1)\n"
+	"  if v == nil then return redis.error_reply('ERR reel: random numbers exhausted') end\n"
+	"  local j = i + v\n"
 	"  c[i], c[j] = c[j], c[i]\n"
 	"end\n"
-	"return {n, {unpack(c, 1, k)}}\n";
+	"return {n, {unpack(c, 1, want)}}\n" };
 
 /* KEYS[1] the seen-set; ARGV: lifetime, then the userIds returned. */
 static const char reel_mark_script[] =
@@ -1411,26 +1454,29 @@ static enum ns_err
 reel_pick(struct api_req *req, const char *key, const char *const *hidden, size_t h, size_t k,
     long long *n, redisReply **picks)
 {
-	size_t nrand = k + ROOM_REEL_RAND_SPARE, argc, i;
+	/* enough for the sampled path's draws and then the scan's, with rejections */
+	size_t nrand = (ROOM_REEL_FAST_TRIES + 1) * k + ROOM_REEL_FAST_TRIES +
+	    2 * ROOM_REEL_RAND_SPARE, argc, i;
 	char ttl[16], scan[16], kk[16], hh[16], (*rnd)[ROOM_REEL_RAND_LEN] = NULL;
+	unsigned char *bytes = NULL;
 	const char **argv;
 	enum ns_err err = NS_OK;
 	redisReply *r;
 
-	argv = malloc((10 + h + nrand) * sizeof(*argv));
+	argv = malloc((7 + h + nrand) * sizeof(*argv));
 	rnd = malloc(nrand * sizeof(*rnd));
-	if (argv == NULL || rnd == NULL) {
+	bytes = malloc(nrand * 6);
+	if (argv == NULL || rnd == NULL || bytes == NULL) {
 		err = NS_E_NOMEM;
 		goto out;
 	}
+	if ((err = ns_rand_bytes(bytes, nrand * 6)) != NS_OK)
+		goto out;
 	snprintf(ttl, sizeof ttl, "%d", ROOM_REEL_TTL_S);
 	snprintf(scan, sizeof scan, "%d", ROOM_REEL_SCAN_MAX);
 	snprintf(kk, sizeof kk, "%zu", k);
 	snprintf(hh, sizeof hh, "%zu", h);
 	argc = 0;
-	argv[argc++] = "EVAL";
-	argv[argc++] = reel_pick_script;
-	argv[argc++] = "2";
 	argv[argc++] = NS_KEY_AVAILABLE;
 	argv[argc++] = key;
 	argv[argc++] = req->auth.user_id;
@@ -1440,21 +1486,17 @@ reel_pick(struct api_req *req, const char *key, const char *const *hidden, size_
 	argv[argc++] = hh;
 	for (i = 0; i < h; i++)
 		argv[argc++] = hidden[i];
-	for (i = 0; i < nrand; i++) {
-		unsigned char b[6];
+	for (i = 0; i < nrand; i++) {	/* 48-bit integers */
 		uint64_t v = 0;
 		size_t j;
 
-		if (ns_rand_bytes(b, sizeof b) != NS_OK) {
-			err = NS_E_INTERNAL;
-			goto out;
-		}
-		for (j = 0; j < sizeof b; j++)
-			v = v << 8 | b[j];
+		for (j = 0; j < 6; j++)
+			v = v << 8 | bytes[6 * i + j];
 		snprintf(rnd[i], sizeof rnd[i], "%llu", (unsigned long long)v);
 		argv[argc++] = rnd[i];
 	}
-	if ((r = ns_kv_argv(req->app->kv, &err, (int)argc, argv, NULL)) == NULL)
+	if ((r = ns_script_eval(req->app->kv, &reel_pick_script, &err, 2, (int)argc - 2, argv,
+	    NULL)) == NULL)
 		goto out;
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
 	    r->element[0]->type != REDIS_REPLY_INTEGER ||
@@ -1468,6 +1510,7 @@ reel_pick(struct api_req *req, const char *key, const char *const *hidden, size_
 out:
 	free(argv);
 	free(rnd);
+	free(bytes);
 	return err;
 }
 
