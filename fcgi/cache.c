@@ -1061,7 +1061,7 @@ api_cache_prefetch(struct app *app, const char *ip_in, const char *rl_key, enum 
 	char ip[API_IP_MAX], hkey[NS_KEY_MAX], gkey[NS_KEY_MAX], skey[NS_KEY_MAX];
 	char ukey[NS_KEY_MAX], win[24], mode_s[4], gen[32] = "";
 	const char *args[8 + API_CACHE_ASK_ARGS];
-	struct ns_script *script = &prefetch_script;
+	struct ns_script *script = &prefetch_script, *x;
 	enum ns_err e;
 	redisReply *r;
 	int banned = -2, nargs = 4, i;
@@ -1082,12 +1082,11 @@ api_cache_prefetch(struct app *app, const char *ip_in, const char *rl_key, enum 
 	args[0] = hkey, args[1] = gkey, args[2] = rl_key, args[3] = skey;
 	args[4] = ip, args[5] = mode_s, args[6] = win, args[7] = ukey;
 	if (token && ask && ask->extra && ask->nargs <= API_CACHE_ASK_ARGS &&
-	    (script = extra_script(ask->extra)) != NULL) {
+	    (x = extra_script(ask->extra)) != NULL) {
+		script = x;
 		for (i = 0; i < ask->nargs; i++)
 			args[8 + i] = ask->args[i];
 		nargs += ask->nargs;
-	} else {
-		script = &prefetch_script;
 	}
 	r = ns_script_eval(app->kv, script, &e, 4, nargs, args, NULL);
 	if (!r) {

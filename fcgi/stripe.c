@@ -200,7 +200,6 @@ struct buf {
 	int over;
 };
 
-/* Append key=value (both percent-encoded) with a leading '&' after the first pair. */
 /* ---- libcurl, opened at the first checkout ------------------------------------------------ */
 
 /* libcurl is opened on first use instead of being linked: its dependencies (HTTP/2, SSH,
@@ -245,6 +244,7 @@ curl_load(void)
 	return 1;
 }
 
+/* Append key=value (both percent-encoded) with a leading '&' after the first pair. */
 static void
 form_add(CURL *c, struct buf *f, const char *key, const char *value)
 {
