@@ -1,10 +1,15 @@
 /* bench-hello: the smallest useful FastCGI worker, the ceiling the real worker is measured
  * against. Same library, same accept loop shape as napalmsky-api (one request at a time on
- * fd 0, as spawn-fcgi hands it over), and a small JSON body; no routing, no I/O behind it. */
+ * fd 0, as spawn-fcgi hands it over), and a small JSON body; no routing, no I/O behind it.
+ *
+ * As written in libfcgi's examples it closes each connection lingeringly (libfcgi's
+ * default). With HELLO_PLAIN_CLOSE=1 in its environment it closes as napalmsky-api does, plainly
+ * once stdin has ended, so the benchmark can show that ceiling too. */
 #include "config.h"
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <fcgiapp.h>
@@ -25,7 +30,8 @@ main(void)
 	FCGX_Request req;
 	struct sigaction sa;
 	char resp[HELLO_RESPONSE_MAX];
-	int len;
+	const char *plain = getenv("HELLO_PLAIN_CLOSE");
+	int len, plain_close = plain && strcmp(plain, "1") == 0;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_term;	/* no SA_RESTART: accept() must return so the loop ends */
@@ -47,7 +53,10 @@ main(void)
 	}
 	while (FCGX_Accept_r(&req) >= 0) {
 		FCGX_PutStr(resp, len, req.out);
+		if (plain_close && FCGX_GetChar(req.in) == EOF && FCGX_GetError(req.in) == 0)
+			req.detached = 1;
 		FCGX_Finish_r(&req);
+		req.detached = 0;
 	}
 	return 0;
 }

@@ -52,9 +52,12 @@ t_is "$all" 200 "postgresql restarted: repeated requests all 200"
 t_is "$(stack_pids api | sort | tr '\n' ' ')" "$workers_before" "the same workers served throughout"
 # Each worker exec'd itself once so that GnuTLS (linked through libpq) skips its start-up
 # (fcgi/main.c); the pid, and what spawn-fcgi recorded, stay the same.
-gnutls_off=0
+# ps, top and pkill still know each worker by its name after that exec.
+gnutls_off=0 named=0
 for p in $(stack_pids api); do
 	tr '\0' '\n' <"/proc/$p/environ" | grep -qx 'GNUTLS_NO_IMPLICIT_INIT=1' && gnutls_off=$((gnutls_off + 1))
+	[ "$(cat "/proc/$p/comm")" = napalmsky-api ] && named=$((named + 1))
 done
 t_is "$gnutls_off" "$(stack_pids api | wc -l | tr -d ' ')" "every worker runs with GnuTLS' implicit start-up off"
+t_is "$named" "$(stack_pids api | wc -l | tr -d ' ')" "every worker is named napalmsky-api in ps"
 t_done
