@@ -9,5 +9,9 @@
 #define NS_SHA256_LEN 32
 
 void ns_sha256(const void *data, size_t len, unsigned char out[NS_SHA256_LEN]);
+/* For the tests: the same digest by the portable code whatever the CPU has, and whether
+ * ns_sha256 uses the CPU's SHA instructions (1) or the portable code (0). */
+void ns_sha256_portable(const void *data, size_t len, unsigned char out[NS_SHA256_LEN]);
+int ns_sha256_accelerated(void);
 
 #endif

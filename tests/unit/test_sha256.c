@@ -1,20 +1,25 @@
 /* test_sha256: the FIPS 180 examples and the padding boundaries (55, 56, 63, 64 bytes),
- * against known digests; the queue's ETag is made with it. */
+ * against known digests, by the portable code and by ns_sha256 (the CPU's SHA instructions
+ * where it has them), and the two against each other on every length up to 300 bytes and
+ * on a queue-tag-sized input; the queue's ETag is made with it. */
 #include "config.h"
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "sha256.h"
 #include "tap.h"
 
+typedef void sha_fn(const void *data, size_t len, unsigned char out[NS_SHA256_LEN]);
+
 static const char *
-hex(const void *data, size_t len)
+hex_by(sha_fn *fn, const void *data, size_t len)
 {
 	static const char digits[] = "0123456789abcdef";
 	static char out[2 * NS_SHA256_LEN + 1];
 	unsigned char md[NS_SHA256_LEN];
 	size_t i;
 
-	ns_sha256(data, len, md);
+	fn(data, len, md);
 	for (i = 0; i < NS_SHA256_LEN; i++) {
 		out[2 * i] = digits[md[i] >> 4];
 		out[2 * i + 1] = digits[md[i] & 15];
@@ -23,13 +28,16 @@ hex(const void *data, size_t len)
 	return out;
 }
 
-int
-main(void)
+static void
+known_digests(sha_fn *fn, const char *by)
 {
 	static const char two_blocks[] =
 	    "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
 	char *million = malloc(1000000);
 	char a[64];
+
+#define hex(d, n) hex_by(fn, d, n)
+	printf("# by %s\n", by);
 
 	memset(a, 'a', sizeof a);
 	tap_is_str(hex("", 0), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
@@ -51,6 +59,34 @@ main(void)
 		    "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0",
 		    "FIPS 180 a million 'a'");
 	}
+#undef hex
 	free(million);
+}
+
+int
+main(void)
+{
+	static unsigned char data[6000];
+	unsigned char x[NS_SHA256_LEN], y[NS_SHA256_LEN];
+	uint32_t seed = 12345;
+	size_t i, len, differ = 0;
+
+	known_digests(ns_sha256_portable, "the portable code");
+	known_digests(ns_sha256, ns_sha256_accelerated() ? "the CPU's SHA instructions" :
+	    "ns_sha256 (the portable code: this CPU has no SHA instructions)");
+	for (i = 0; i < sizeof data; i++) {
+		seed = seed * 1103515245u + 12345u;
+		data[i] = (unsigned char)(seed >> 16);
+	}
+	for (len = 0; len <= 300; len++) {
+		ns_sha256(data, len, x);
+		ns_sha256_portable(data, len, y);
+		differ += memcmp(x, y, sizeof x) != 0;
+	}
+	tap_ok(differ == 0, "ns_sha256 and the portable code agree on 0..300 bytes (%zu differ)",
+	    differ);
+	ns_sha256(data, sizeof data, x);
+	ns_sha256_portable(data, sizeof data, y);
+	tap_ok(memcmp(x, y, sizeof x) == 0, "and on %zu bytes", sizeof data);
 	return tap_done();
 }
