@@ -15,6 +15,31 @@
 
 #define CORS_METHODS "GET,HEAD,PUT,PATCH,POST,DELETE"
 
+/* The limiters keyed by IP apply to whole prefixes (§1.8), so a request no route matches
+ * (404, 405, a bad parameter) under one of them is limited and, for auth, counted like
+ * any other: probing /auth/ with unknown paths or wrong methods uses up the same budget
+ * as failed logins. These entries have no handler; they stand for their prefix only. */
+static const struct api_route prefix_routes[] = {
+	{ "*", "/auth/", API_GUARD_NONE, API_RL_AUTH, API_BODY_NONE, 0, NULL, NULL },
+	{ "*", "/admin/", API_GUARD_NONE, API_RL_AUTH, API_BODY_NONE, 0, NULL, NULL },
+	{ "*", "/media/", API_GUARD_NONE, API_RL_API, API_BODY_NONE, 0, NULL, NULL },
+	{ "*", "/room/", API_GUARD_NONE, API_RL_API, API_BODY_NONE, 0, NULL, NULL },
+	{ "*", "/user/", API_GUARD_NONE, API_RL_API, API_BODY_NONE, 0, NULL, NULL },
+	{ "*", "/referral/", API_GUARD_NONE, API_RL_API, API_BODY_NONE, 0, NULL, NULL },
+	{ "*", "/report/", API_GUARD_NONE, API_RL_REPORT, API_BODY_NONE, 0, NULL, NULL },
+};
+
+static const struct api_route *
+prefix_route(const char *path)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(prefix_routes) / sizeof(prefix_routes[0]); i++)
+		if (strncmp(path, prefix_routes[i].pattern, strlen(prefix_routes[i].pattern)) == 0)
+			return &prefix_routes[i];
+	return NULL;
+}
+
 static int
 hexval(int c)
 {
@@ -268,22 +293,25 @@ route(struct api_req *req, const struct api_route *routes, size_t n)
 		api_respond_empty(req, 204);
 		return NULL;
 	}
-	/* IP ban for every request, then the limiter of a matched route (contract §1.7–§1.8) */
-	if ((e = api_guard_pre(req, m == API_MATCH_OK ? r : NULL)) != NS_OK) {
+	/* IP ban for every request, then the limiter of the route or of its prefix (contract
+	 * §1.7–§1.8); a refused or unmatched request counts for the one it got */
+	if (m != API_MATCH_OK)
+		r = prefix_route(req->path);
+	if ((e = api_guard_pre(req, r)) != NS_OK) {
 		fail(req, e);
-		return m == API_MATCH_OK ? r : NULL;	/* a refused request counts for its route */
+		return r;
 	}
 	switch (m) {
 	case API_MATCH_NO_PATH:
 		api_respond_error(req, NS_E_NOT_FOUND, NULL);
-		return NULL;
+		return r;
 	case API_MATCH_NO_METHOD:
 		api_resp_header(req, "Allow", allow);
 		api_respond_error(req, NS_E_METHOD, NULL);
-		return NULL;
+		return r;
 	case API_MATCH_BAD_PARAM:
 		api_respond_error(req, NS_E_BAD_REQUEST, "Invalid path parameter");
-		return NULL;
+		return r;
 	case API_MATCH_OK:
 		break;
 	}
@@ -332,7 +360,8 @@ api_serve(const struct api_io *io, const struct ns_config *cfg, struct app *app,
 	if (r && req->app)
 		api_guard_after(req, r);
 	dt = ns_clock_mono_us() - t0;
-	api_metrics_request(r ? (int)(r - routes) : -1, req->status, dt);
+	/* a prefix entry (no handler) is no route of the table: metrics count it unmatched */
+	api_metrics_request(r && r->handler ? (int)(r - routes) : -1, req->status, dt);
 	ns_log_debug("%s %s %d %.2fms", req->method, req->path, req->status, (double)dt / 1000.0);
 	api_req_free(req);
 }

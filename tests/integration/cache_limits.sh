@@ -78,6 +78,24 @@ t_is "$HTTP_STATUS" 429 "auth: once over, every auth route is refused"
 http GET "$STACK_URL/stats/live"
 t_is "$HTTP_STATUS" 200 "auth: other limiters' routes unaffected"
 
+# --- the limiters apply to whole prefixes, matched route or not ---
+fresh_window
+http GET "$STACK_URL/auth/no-such-route"
+# (the auth limiter's RateLimit-Remaining counts the request it answers)
+t_is "$HTTP_STATUS:$(http_header RateLimit-Limit):$(http_header RateLimit-Remaining)" \
+	"404:$AUTH_MAX:$((AUTH_MAX - 1))" "prefix: a 404 under /auth/ is counted by the auth limiter"
+http GET "$STACK_URL/auth/login"
+t_is "$HTTP_STATUS:$(http_header RateLimit-Remaining)" "405:$((AUTH_MAX - 2))" \
+	"prefix: ... as is a 405 on an auth route"
+http DELETE "$STACK_URL/admin/nothing-here"
+t_is "$HTTP_STATUS:$(http_header RateLimit-Remaining)" "404:$((AUTH_MAX - 3))" "prefix: /admin/ shares the auth budget"
+login
+t_is "$HTTP_STATUS" 429 "prefix: those failures used up the budget of failed logins"
+http GET "$STACK_URL/user/no-such-route"
+t_is "$HTTP_STATUS:$(http_header RateLimit-Limit)" "404:$API_MAX" "prefix: a 404 under /user/ is counted by the api limiter"
+http GET "$STACK_URL/payment/no-such-route"
+t_is "$HTTP_STATUS:$(http_header RateLimit-Limit)" "404:" "prefix: /payment/ stays unlimited"
+
 # --- the query cache, Redis down and back ---
 fresh_window
 hits0=$(metric 'napalmsky_cache_requests_total{cache="session",result="hit"}')
