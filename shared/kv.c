@@ -433,28 +433,47 @@ finish(struct ns_kv *kv, redisReply *r, enum ns_err *err)
 	return r;
 }
 
-/* Send a formatted command (once more on a new connection if the old one was found dead). */
+/* Send len bytes holding nreply commands (all once more on a new connection if the old one
+ * was found dead) and read every reply, so the connection stays in step. Each reply but the
+ * last must be a status (a transaction's +OK and +QUEUED): the first that is not is
+ * returned, else the last. */
 static redisReply *
-run(struct ns_kv *kv, enum ns_err *err, const char *cmd, size_t len)
+run(struct ns_kv *kv, enum ns_err *err, const char *cmd, size_t len, int nreply)
 {
 	redisReply *r = NULL;
 	int attempt;
 
 	for (attempt = 0; attempt < 2; attempt++) {
-		void *reply = NULL;
-		int saved_errno;
+		int saved_errno, k = 0;
 
 		if (!ensure(kv)) {
 			*err = NS_E_REDIS;
 			return NULL;
 		}
 		errno = 0;
-		if (redisAppendFormattedCommand(kv->c, cmd, len) == REDIS_OK &&
-		    redisGetReply(kv->c, &reply) == REDIS_OK) {
-			r = reply;
-			break;
+		if (redisAppendFormattedCommand(kv->c, cmd, len) == REDIS_OK) {
+			for (k = 0; k < nreply; k++) {
+				void *reply = NULL;
+
+				if (redisGetReply(kv->c, &reply) != REDIS_OK)
+					break;
+				if (k < nreply - 1 &&
+				    ((redisReply *)reply)->type == REDIS_REPLY_STATUS)
+					freeReplyObject(reply);
+				else if (r == NULL)
+					r = reply;
+				else
+					freeReplyObject(reply);
+			}
+			if (k == nreply)
+				break;
 		}
 		saved_errno = errno;
+		if (r != NULL) {	/* the connection broke after a reply: no retry */
+			freeReplyObject(r);
+			r = NULL;
+			break;
+		}
 		if (attempt > 0 || !dead_before_reply(kv, saved_errno))
 			break;
 		drop(kv);	/* quietly: the server restarted, it is not down */
@@ -478,7 +497,7 @@ ns_kv_cmd(struct ns_kv *kv, enum ns_err *err, const char *fmt, ...)
 		*err = NS_E_INTERNAL;
 		return NULL;
 	}
-	r = run(kv, err, cmd, (size_t)len);
+	r = run(kv, err, cmd, (size_t)len, 1);
 	redisFreeCommand(cmd);
 	return r;
 }
@@ -496,8 +515,55 @@ ns_kv_argv(struct ns_kv *kv, enum ns_err *err, int argc, const char **argv,
 		*err = NS_E_INTERNAL;
 		return NULL;
 	}
-	r = run(kv, err, cmd, (size_t)len);
+	r = run(kv, err, cmd, (size_t)len, 1);
 	redisFreeCommand(cmd);
+	return r;
+}
+
+redisReply *
+ns_kv_exec(struct ns_kv *kv, enum ns_err *err, size_t n, const struct ns_kv_command *cmds)
+{
+	static const char multi[] = "*1\r\n$5\r\nMULTI\r\n", exec[] = "*1\r\n$4\r\nEXEC\r\n";
+	char *buf = NULL, *one;
+	size_t len = sizeof(multi) - 1, i;
+	redisReply *r = NULL;
+
+	*err = NS_E_INTERNAL;
+	if (n == 0 || n > NS_KV_EXEC_MAX)
+		goto out;
+	*err = NS_E_NOMEM;
+	if (!(buf = malloc(len)))
+		goto out;
+	memcpy(buf, multi, len);
+	for (i = 0; i <= n; i++) {
+		int k = i < n ? redisFormatCommandArgv(&one, cmds[i].argc, cmds[i].argv,
+		    cmds[i].argvlen) : (int)sizeof(exec) - 1;
+		char *more;
+
+		if (k < 0)
+			goto out;
+		if (!(more = realloc(buf, len + (size_t)k))) {
+			if (i < n)
+				redisFreeCommand(one);
+			goto out;
+		}
+		buf = more;
+		memcpy(buf + len, i < n ? one : exec, (size_t)k);
+		len += (size_t)k;
+		if (i < n)
+			redisFreeCommand(one);
+	}
+	r = run(kv, err, buf, len, (int)n + 2);
+	if (r && (r->type != REDIS_REPLY_ARRAY || r->elements != n)) {
+		snprintf(kv->err, sizeof kv->err, "%s", "unexpected EXEC reply");
+		freeReplyObject(r);
+		r = NULL;
+		*err = NS_E_INTERNAL;
+	}
+out:
+	if (*err == NS_E_NOMEM || (*err == NS_E_INTERNAL && buf == NULL))
+		snprintf(kv->err, sizeof kv->err, "%s", "cannot format transaction");
+	free(buf);
 	return r;
 }
 

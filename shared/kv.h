@@ -33,6 +33,20 @@ redisReply *ns_kv_cmd(struct ns_kv *kv, enum ns_err *err, const char *fmt, ...);
 redisReply *ns_kv_argv(struct ns_kv *kv, enum ns_err *err, int argc, const char **argv,
     const size_t *argvlen);
 
+/* One command of a transaction: argv as for ns_kv_argv (argvlen NULL: C strings). */
+struct ns_kv_command {
+	int argc;
+	const char **argv;
+	const size_t *argvlen;
+};
+#define NS_KV_EXEC_MAX 8	/* commands in one transaction */
+
+/* Run n commands as MULTI … EXEC in one round trip: they run together, nothing in between.
+ * Returns EXEC's reply, an array of the n replies (any of which may be an error reply, as
+ * Redis answers a command that fails inside EXEC), or NULL with *err as ns_kv_argv. */
+redisReply *ns_kv_exec(struct ns_kv *kv, enum ns_err *err, size_t n,
+    const struct ns_kv_command *cmds);
+
 enum ns_err ns_kv_ping(struct ns_kv *kv, double *latency_ms);
 const char *ns_kv_last_error(const struct ns_kv *kv);
 

@@ -21,4 +21,12 @@ struct ns_script {
 redisReply *ns_script_eval(struct ns_kv *kv, struct ns_script *s, enum ns_err *err, int nkeys,
     int nargs, const char **args, const size_t *lens);
 
+/* The same followed by the n plain commands more, all in one MULTI … EXEC (one round trip,
+ * nothing runs in between): EXEC's reply, whose first element is the script's (an error
+ * reply when the script failed) and then one per command. After a NOSCRIPT the whole
+ * transaction is sent again, so the commands should be reads. */
+redisReply *ns_script_eval_exec(struct ns_kv *kv, struct ns_script *s, enum ns_err *err,
+    int nkeys, int nargs, const char **args, const size_t *lens, size_t n,
+    const struct ns_kv_command *more);
+
 #endif

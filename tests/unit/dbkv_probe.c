@@ -11,6 +11,7 @@
 #include "err.h"
 #include "kv.h"
 #include "log.h"
+#include "script.h"
 
 #define PROBE_LINE_MAX 512
 #define PROBE_ARGS_MAX 4
@@ -66,6 +67,34 @@ kv_answer(redisReply *r, enum ns_err e)
 		answer(NS_OK, r->type == REDIS_REPLY_NIL ? "(nil)" : "(other)");
 	freeReplyObject(r);
 }
+
+/* A transaction's replies as "n:v1:v2...", each a string, integer, nil or "error". */
+static void
+exec_answer(redisReply *r, enum ns_err e)
+{
+	char buf[256];
+	size_t i, o;
+
+	if (r == NULL) {
+		answer(e, NULL);
+		return;
+	}
+	o = (size_t)snprintf(buf, sizeof buf, "%zu", r->elements);
+	for (i = 0; i < r->elements && o < sizeof buf; i++) {
+		const redisReply *x = r->element[i];
+
+		o += (size_t)snprintf(buf + o, sizeof buf - o, ":%s",
+		    x->type == REDIS_REPLY_STRING || x->type == REDIS_REPLY_STATUS ? x->str :
+		    x->type == REDIS_REPLY_NIL ? "nil" : x->type == REDIS_REPLY_ERROR ? "error" :
+		    x->type == REDIS_REPLY_INTEGER ? "int" : "other");
+		if (x->type == REDIS_REPLY_INTEGER && o < sizeof buf)
+			o += (size_t)snprintf(buf + o, sizeof buf - o, "%lld", x->integer);
+	}
+	answer(NS_OK, buf);
+	freeReplyObject(r);
+}
+
+static struct ns_script incr_script = { .src = "return redis.call('INCR', KEYS[1])" };
 
 int
 main(int argc, char **argv)
@@ -179,6 +208,32 @@ main(int argc, char **argv)
 			} else {
 				answer(e, NULL);
 			}
+		} else if (strcmp(a[0], "kv_exec") == 0 && n == 3) {
+			/* SET, GET, then an INCR of a non-number, which fails inside EXEC */
+			const char *set[] = { "SET", a[1], a[2] }, *get[] = { "GET", a[1] };
+			const char *incr[] = { "INCR", a[1] };
+			struct ns_kv_command c[] = { { 3, set, NULL }, { 2, get, NULL },
+			    { 2, incr, NULL } };
+
+			r = ns_kv_exec(kv, &e, 3, c);
+			exec_answer(r, e);
+		} else if (strcmp(a[0], "kv_exec_refused") == 0) {
+			/* a command Redis refuses to queue (arity): EXECABORT, nothing runs */
+			const char *set[] = { "SET", "probe:refused", "1" }, *bad[] = { "GET" };
+			struct ns_kv_command c[] = { { 3, set, NULL }, { 1, bad, NULL } };
+
+			r = ns_kv_exec(kv, &e, 2, c);
+			exec_answer(r, e);
+		} else if (strcmp(a[0], "kv_script_exec") == 0 && n == 2) {
+			/* the script (INCR), then a GET of its key, in one transaction */
+			const char *keys[] = { a[1] }, *get[] = { "GET", a[1] };
+			struct ns_kv_command c[] = { { 2, get, NULL } };
+
+			r = ns_script_eval_exec(kv, &incr_script, &e, 1, 0, keys, NULL, 1, c);
+			exec_answer(r, e);
+		} else if (strcmp(a[0], "kv_script_flush") == 0) {
+			r = ns_kv_cmd(kv, &e, "SCRIPT FLUSH");
+			kv_answer(r, e);
 		} else if (strcmp(a[0], "kv_ping") == 0) {
 			answer(ns_kv_ping(kv, NULL), NULL);
 		} else if (strcmp(a[0], "quit") == 0) {

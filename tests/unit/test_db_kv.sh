@@ -72,6 +72,12 @@ expect "kv_get probe:none" "OK (nil)" "redis nil"
 expect "kv_incr probe:k" "INTERNAL" "error reply -> INTERNAL"
 expect "kv_binary" "OK 5" "argv commands are binary safe"
 expect "kv_ping" "OK" "redis ping"
+expect "kv_exec probe:t abc" "OK 3:OK:abc:error" "MULTI … EXEC in one round trip; a failing command is one error element"
+expect "kv_exec_refused" "INTERNAL" "a command Redis will not queue aborts the transaction"
+expect "kv_get probe:refused" "OK (nil)" "... nothing of it ran, and the connection is still in step"
+expect "kv_script_exec probe:n" "OK 2:int1:1" "a script and a command in one transaction"
+expect "kv_script_flush" "OK OK" "Redis forgets its scripts"
+expect "kv_script_exec probe:n" "OK 2:int2:2" "NOSCRIPT inside EXEC: loaded again, the transaction repeated"
 
 # Redis restarted while the probe is idle: the dead connection is noticed before use.
 stack_stop_redis; stack_start_redis
