@@ -48,14 +48,10 @@
 #include "ratelimit.h"
 #include "script.h"
 
-#define SEP '\x1f'
-#define SEP_S "\x1f"
 #define TOMBSTONE_TTL_S 3600		/* ≫ any reader's miss-to-fill time */
-#define ENTRY_MAX 16384			/* one serialised user (4 KB JSON fields × 2 + text) */
 #define IPBANS_CACHE_MAX 20000		/* bigger sets are read from PostgreSQL per request */
 #define STR_(x) #x
 #define STR(x) STR_(x)
-#define USER_FIELDS 19
 #define FILL_END (3 + API_CACHE_FILL_LEN)	/* "u2" US fill: the fill's last byte, from 1 */
 
 /* ---- per-request memo ---------------------------------------------------------------- */
@@ -69,6 +65,7 @@ static struct {
 	char session_seen[64], user_seen[64];
 	int session_seen_ok, user_seen_ok;	/* 1: *_seen is valid (Redis answered) */
 	redisReply *extra;	/* the guard's reply while its route part is not taken */
+	int extra_more;		/* ... a transaction's: {script's reply, the command's} */
 } memo;
 
 void
@@ -84,98 +81,7 @@ api_cache_begin(void)
 	}
 }
 
-/* ---- serialisation -------------------------------------------------------------------- */
-
-static int
-has_sep(const char *s)
-{
-	return strchr(s, SEP) != NULL;
-}
-
-static int
-copy_field(char *dst, size_t cap, const char *src, size_t n)
-{
-	if (n >= cap)
-		return -1;
-	memcpy(dst, src, n);
-	dst[n] = '\0';
-	return 0;
-}
-
-static int
-parse_i64(const char *s, size_t n, int64_t *out)
-{
-	char num[32];
-	char *end;
-
-	if (n == 0 || n >= sizeof(num))
-		return -1;
-	memcpy(num, s, n);
-	num[n] = '\0';
-	*out = strtoll(num, &end, 10);
-	return *end ? -1 : 0;
-}
-
-/* Split v into at most max fields at SEP; returns the count. */
-static int
-split(const char *v, size_t len, const char **f, size_t *fl, int max)
-{
-	const char *p = v, *end = v + len;
-	int n = 0;
-
-	while (n < max) {
-		const char *s = memchr(p, SEP, (size_t)(end - p));
-
-		f[n] = p;
-		fl[n] = s ? (size_t)(s - p) : (size_t)(end - p);
-		n++;
-		if (!s)
-			return n;
-		p = s + 1;
-	}
-	return n + 1;	/* more fields than expected */
-}
-
-static int
-session_encode(const struct api_session *s, char *buf, size_t cap)
-{
-	int n = snprintf(buf, cap, "s1" SEP_S "%s" SEP_S "%d" SEP_S "%" PRId64, s->user_id,
-	    s->is_active, s->expires_at_ms);
-
-	return n < 0 || (size_t)n >= cap ? -1 : n;
-}
-
-static int
-session_decode(const char *v, size_t len, const char *token, struct api_session *s)
-{
-	const char *f[5];
-	size_t fl[5];
-	int64_t act;
-
-	if (split(v, len, f, fl, 4) != 4 || fl[0] != 2 || memcmp(f[0], "s1", 2) != 0 ||
-	    copy_field(s->user_id, sizeof(s->user_id), f[1], fl[1]) < 0 ||
-	    parse_i64(f[2], fl[2], &act) < 0 || parse_i64(f[3], fl[3], &s->expires_at_ms) < 0)
-		return -1;
-	s->is_active = act != 0;
-	snprintf(s->token, sizeof(s->token), "%s", token);
-	return 0;
-}
-
-/* The users row's fields in one order for the SELECT, the encoder and the decoder. */
-#define U_STR(f) { #f, offsetof(struct api_user, f), sizeof(((struct api_user *)0)->f), 0 }
-#define U_INT(f) { #f, offsetof(struct api_user, f), 0, 1 }
-static const struct ufield {
-	const char *name;
-	size_t off, cap;
-	int is_int;
-} ufields[USER_FIELDS] = {
-	U_STR(user_id), U_STR(name), U_STR(gender), U_STR(account_type), U_STR(email),
-	U_STR(selfie_url), U_STR(video_url), U_STR(socials), U_STR(role), U_STR(paid_status),
-	U_STR(ban_status), U_STR(review_status), U_STR(introduced_to), U_STR(introduced_by),
-	U_INT(timer_total_seconds), U_INT(session_count), U_INT(streak_days),
-	U_STR(last_sessions), U_INT(created_at_ms),
-};
-
+/* The columns in api_cache_ufields' order (cache_entry.c). */
 #define USER_COLUMNS \
 	"SELECT user_id::text, name, gender, account_type, coalesce(email, '')," \
 	" coalesce(selfie_url, ''), coalesce(video_url, ''), socials::text, role, paid_status," \
@@ -184,69 +90,6 @@ static const struct ufield {
 	" last_sessions::text, (extract(epoch FROM created_at) * 1000)::bigint FROM users"
 static const char USER_SELECT[] = USER_COLUMNS " WHERE user_id = $1";
 static const char USERS_SELECT[] = USER_COLUMNS " WHERE user_id = ANY($1::uuid[])";
-
-static int
-user_encode(const struct api_user *u, char *buf, size_t cap)
-{
-	size_t o = 3 + API_CACHE_FILL_LEN;
-	int i;
-
-	if (cap < o + 1 || ns_rand_b64url(buf + 3, API_CACHE_FILL_LEN) != NS_OK)
-		return -1;
-	memcpy(buf, "u2" SEP_S, 3);
-	for (i = 0; i < USER_FIELDS; i++) {
-		const char *p = (const char *)u + ufields[i].off;
-		char num[32];
-		size_t n;
-
-		if (ufields[i].is_int) {
-			snprintf(num, sizeof(num), "%" PRId64, *(const int64_t *)(const void *)p);
-			p = num;
-		} else if (has_sep(p)) {
-			return -1;
-		}
-		n = strlen(p);
-		if (o + 1 + n + 1 > cap)
-			return -1;
-		buf[o++] = SEP;
-		memcpy(buf + o, p, n);
-		o += n;
-	}
-	buf[o] = '\0';
-	return (int)o;
-}
-
-/* A user entry into f[0] "u2", f[1] its fill and f[2..] the fields; 0, or -1. */
-static int
-user_split(const char *v, size_t len, const char **f, size_t *fl)
-{
-	if (split(v, len, f, fl, USER_FIELDS + 2) != USER_FIELDS + 2 || fl[0] != 2 ||
-	    memcmp(f[0], "u2", 2) != 0 || fl[1] != API_CACHE_FILL_LEN)
-		return -1;
-	return 0;
-}
-
-static int
-user_decode(const char *v, size_t len, struct api_user *u)
-{
-	const char *f[USER_FIELDS + 3];
-	size_t fl[USER_FIELDS + 3];
-	int i;
-
-	if (user_split(v, len, f, fl) < 0)
-		return -1;
-	for (i = 0; i < USER_FIELDS; i++) {
-		char *p = (char *)u + ufields[i].off;
-
-		if (ufields[i].is_int) {
-			if (parse_i64(f[i + 2], fl[i + 2], (int64_t *)(void *)p) < 0)
-				return -1;
-		} else if (copy_field(p, ufields[i].cap, f[i + 2], fl[i + 2]) < 0) {
-			return -1;
-		}
-	}
-	return 0;
-}
 
 /* ---- PostgreSQL ------------------------------------------------------------------------ */
 
@@ -284,33 +127,19 @@ user_from_row(const PGresult *r, int row, struct api_user *out)
 	int i;
 
 	memset(out, 0, sizeof(*out));
-	for (i = 0; i < USER_FIELDS; i++) {
-		char *p = (char *)out + ufields[i].off;
+	for (i = 0; i < API_CACHE_USER_FIELDS; i++) {
+		char *p = (char *)out + api_cache_ufields[i].off;
 		const char *v = PQgetvalue(r, row, i);
 
-		if (ufields[i].is_int) {
+		if (api_cache_ufields[i].is_int) {
 			*(int64_t *)(void *)p = strtoll(v, NULL, 10);
-		} else if (copy_field(p, ufields[i].cap, v, strlen(v)) < 0) {
-			/* the schema's limits keep every column within its field */
-			ns_log_warn("user %s: %s over %zu bytes, truncated", PQgetvalue(r, row, 0),
-			    ufields[i].name, ufields[i].cap);
-			snprintf(p, ufields[i].cap, "%s", v);
+			continue;
 		}
-	}
-}
-
-/* The separator out of every text field (for a user listed but not cached). */
-static void
-user_blank_sep(struct api_user *u)
-{
-	int i;
-
-	for (i = 0; i < USER_FIELDS; i++) {
-		char *p = (char *)u + ufields[i].off;
-
-		if (!ufields[i].is_int)
-			for (; (p = strchr(p, SEP)) != NULL; p++)
-				*p = ' ';
+		/* the schema's limits keep every column within its field */
+		if (strlen(v) >= api_cache_ufields[i].cap)
+			ns_log_warn("user %s: %s over %zu bytes, truncated", PQgetvalue(r, row, 0),
+			    api_cache_ufields[i].name, api_cache_ufields[i].cap);
+		snprintf(p, api_cache_ufields[i].cap, "%s", v);
 	}
 }
 
@@ -325,7 +154,7 @@ db_user(struct app *app, const char *user_id, struct api_user *out)
 		api_metrics_db_error();
 		return e;
 	}
-	if (PQntuples(r) != 1 || PQnfields(r) != USER_FIELDS) {
+	if (PQntuples(r) != 1 || PQnfields(r) != API_CACHE_USER_FIELDS) {
 		PQclear(r);
 		return NS_E_NOT_FOUND;
 	}
@@ -451,7 +280,7 @@ api_cache_tombstone(struct app *app, const char *key)
 enum ns_err
 api_cache_session(struct app *app, const char *token, struct api_session *out)
 {
-	char key[NS_KEY_MAX], val[ENTRY_MAX], enc[256];
+	char key[NS_KEY_MAX], val[API_CACHE_ENTRY_MAX], enc[256];
 	size_t vlen = 0;
 	int got;
 	enum ns_err e;
@@ -470,7 +299,7 @@ api_cache_session(struct app *app, const char *token, struct api_session *out)
 		got = kv_get(app, key, val, sizeof(val), &vlen, memo.session_seen,
 		    sizeof(memo.session_seen));
 		memo.session_seen_ok = got == 0;
-		if (got == 1 && session_decode(val, vlen, token, out) == 0) {
+		if (got == 1 && api_cache_session_decode(val, vlen, token, out) == 0) {
 			api_metrics_cache(API_CACHE_SESSION, 1);
 			goto found;
 		}
@@ -485,7 +314,7 @@ api_cache_session(struct app *app, const char *token, struct api_session *out)
 	}
 	if (e != NS_OK)
 		return e;
-	if (memo.session_seen_ok && session_encode(out, enc, sizeof(enc)) > 0)
+	if (memo.session_seen_ok && api_cache_session_encode(out, enc, sizeof(enc)) > 0)
 		api_cache_fill(app, key, memo.session_seen, strlen(memo.session_seen), enc,
 		    strlen(enc));
 found:
@@ -498,7 +327,7 @@ found:
 enum ns_err
 api_cache_user(struct app *app, const char *user_id, struct api_user *out)
 {
-	static char val[ENTRY_MAX];
+	static char val[API_CACHE_ENTRY_MAX];
 	char key[NS_KEY_MAX], fkey[NS_KEY_MAX];
 	size_t vlen = 0;
 	int got, n;
@@ -518,7 +347,7 @@ api_cache_user(struct app *app, const char *user_id, struct api_user *out)
 		got = kv_get(app, key, val, sizeof(val), &vlen, memo.user_seen,
 		    sizeof(memo.user_seen));
 		memo.user_seen_ok = got == 0;
-		if (got == 1 && user_decode(val, vlen, out) == 0) {
+		if (got == 1 && api_cache_user_decode(val, vlen, out) == 0) {
 			api_metrics_cache(API_CACHE_USER, 1);
 			goto found;
 		}
@@ -533,7 +362,7 @@ api_cache_user(struct app *app, const char *user_id, struct api_user *out)
 	}
 	if (e != NS_OK)
 		return e;
-	if (memo.user_seen_ok && (n = user_encode(out, val, sizeof(val))) > 0 &&
+	if (memo.user_seen_ok && (n = api_cache_user_encode(out, val, sizeof(val))) > 0 &&
 	    ns_keys_cache(fkey, NS_CACHE_FILL, user_id))
 		fill_one(app, key, fkey, memo.user_seen, strlen(memo.user_seen), val, (size_t)n);
 found:
@@ -580,45 +409,6 @@ api_cache_user_invalidate(struct app *app, const char *user_id)
 }
 
 /* ---- many users at once (the matchmaking lists) ---------------------------------------- */
-
-/* The card fields of a user entry, in enum order; their places in the entry are looked up
- * in ufields once (+2: the "u2" header and the fill). */
-static const char *const card_names[API_CARD_FILL] = { "user_id", "name", "gender",
-	"selfie_url", "video_url", "introduced_to", "introduced_by" };
-static int card_field[API_CARD_FILL];
-
-static void
-card_fields_init(void)
-{
-	int i, k;
-
-	for (i = 0; i < API_CARD_FILL; i++)
-		for (k = 0; k < USER_FIELDS; k++)
-			if (strcmp(ufields[k].name, card_names[i]) == 0)
-				card_field[i] = k + 2;
-}
-
-int
-api_cache_card_decode(const char *v, size_t len, struct api_card *out)
-{
-	const char *f[USER_FIELDS + 3];
-	size_t fl[USER_FIELDS + 3];
-	int i;
-
-	if (card_field[0] == 0)
-		card_fields_init();
-	if (user_split(v, len, f, fl) < 0)
-		return -1;
-	for (i = 0; i < API_CARD_FILL; i++) {
-		out->f[i] = f[card_field[i]];
-		out->len[i] = fl[card_field[i]];
-		if (out->len[i] >= ufields[card_field[i] - 2].cap)
-			return -1;
-	}
-	out->f[API_CARD_FILL] = f[1];
-	out->len[API_CARD_FILL] = fl[1];
-	return 0;
-}
 
 /* Fill each user entry KEYS[2i - 1] (and its fill KEYS[2i]) with ARGV[2i + 1] when it
  * still holds ARGV[2i] ("" = absent), as fill_script does for one; ARGV[1] the lifetime. */
@@ -714,19 +504,19 @@ api_cache_users_fetch(struct app *app, size_t n, const char *const *ids,
 		goto out;
 	}
 	e = NS_E_NOMEM;
-	for (row = 0; row < PQntuples(r) && PQnfields(r) == USER_FIELDS; row++) {
-		static char val[ENTRY_MAX];
+	for (row = 0; row < PQntuples(r) && PQnfields(r) == API_CACHE_USER_FIELDS; row++) {
+		static char val[API_CACHE_ENTRY_MAX];
 
 		user_from_row(r, row, u);
 		for (i = 0; i < n && (entries[i] || strcmp(ids[i], u->user_id) != 0); i++)
 			;
 		if (i == n)
 			continue;
-		if ((len = user_encode(u, val, sizeof(val))) < 0) {
+		if ((len = api_cache_user_encode(u, val, sizeof(val))) < 0) {
 			/* A field holding the separator: listed with it blanked, not cached. */
-			user_blank_sep(u);
+			api_cache_user_blank_sep(u);
 			nofill[i] = 1;
-			len = user_encode(u, val, sizeof(val));
+			len = api_cache_user_encode(u, val, sizeof(val));
 		}
 		if (len < 0)
 			continue;
@@ -750,28 +540,6 @@ out:
 }
 
 /* ---- IP bans ------------------------------------------------------------------------------- */
-
-/* Canonical text of an address (IPv4-mapped IPv6 shown as IPv4), or a copy when unparsable. */
-void
-api_cache_ip_normalise(const char *ip, char *out, size_t cap)
-{
-	unsigned char a[16];
-	char t[INET6_ADDRSTRLEN];
-
-	if (inet_pton(AF_INET, ip, a) == 1 && inet_ntop(AF_INET, a, t, sizeof(t))) {
-		snprintf(out, cap, "%s", t);
-	} else if (inet_pton(AF_INET6, ip, a) == 1) {
-		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-		if (memcmp(a, mapped, 12) == 0 ? inet_ntop(AF_INET, a + 12, t, sizeof(t)) != NULL :
-		    inet_ntop(AF_INET6, a, t, sizeof(t)) != NULL)
-			snprintf(out, cap, "%s", t);
-		else
-			snprintf(out, cap, "%s", ip);
-	} else {
-		snprintf(out, cap, "%s", ip);
-	}
-}
 
 static int
 db_ip_banned(struct app *app, const char *ip, char *reason, size_t reasonlen)
@@ -881,21 +649,6 @@ out:
 	PQclear(r);
 }
 
-/* Decode a hash value "r<reason>" / "n" into reason. */
-static void
-ip_reason(const char *v, size_t len, char *reason, size_t reasonlen)
-{
-	if (len == 0 || v[0] == 'n') {
-		snprintf(reason, reasonlen, "%c", API_CACHE_NULL_REASON);
-		return;
-	}
-	len--, v++;
-	if (len >= reasonlen)
-		len = reasonlen - 1;
-	memcpy(reason, v, len);
-	reason[len] = '\0';
-}
-
 /* The IP-ban part of a script reply: state (1 loaded, 0 miss) and value (the reason when
  * loaded and banned, the generation on a miss). Returns 1/0 banned, or -2 for a miss with
  * gen copied. */
@@ -907,7 +660,7 @@ ip_from_reply(const redisReply *st, const redisReply *v, char *reason, size_t re
 		api_metrics_cache(API_CACHE_IPBAN, 1);
 		if (v->type != REDIS_REPLY_STRING)
 			return 0;
-		ip_reason(v->str, v->len, reason, reasonlen);
+		api_cache_ip_reason(v->str, v->len, reason, reasonlen);
 		return 1;
 	}
 	snprintf(gen, gencap, "%s", v->type == REDIS_REPLY_STRING ? v->str : "");
@@ -1003,13 +756,18 @@ extra_script(struct api_cache_extra *x)
 }
 
 redisReply *
-api_cache_extra_take(const redisReply **value)
+api_cache_extra_take(const redisReply **value, const redisReply **more)
 {
 	redisReply *r = memo.extra;
 
 	memo.extra = NULL;
-	if (r)
+	*more = NULL;
+	if (r && memo.extra_more) {	/* a transaction: {script's reply, command's reply} */
+		*value = r->element[0]->element[6];
+		*more = r->element[1];
+	} else if (r) {
 		*value = r->element[6];
+	}
 	return r;
 }
 
@@ -1021,7 +779,7 @@ pre_session(const char *token, const redisReply *v)
 	snprintf(memo.session.token, sizeof(memo.session.token), "%s", token);
 	memo.session_seen[0] = '\0';
 	if (v->type == REDIS_REPLY_STRING && v->len > 0 && v->str[0] != '~' &&
-	    session_decode(v->str, v->len, token, &memo.session) == 0) {
+	    api_cache_session_decode(v->str, v->len, token, &memo.session) == 0) {
 		api_metrics_cache(API_CACHE_SESSION, 1);
 		memo.session_state = 1;
 		return;
@@ -1040,7 +798,7 @@ pre_user(const redisReply *v)
 	snprintf(memo.user.user_id, sizeof(memo.user.user_id), "%s", memo.session.user_id);
 	memo.user_seen[0] = '\0';
 	if (v->type == REDIS_REPLY_STRING && v->len > 0 && v->str[0] != '~' &&
-	    user_decode(v->str, v->len, &memo.user) == 0 &&
+	    api_cache_user_decode(v->str, v->len, &memo.user) == 0 &&
 	    strcmp(memo.user.user_id, memo.session.user_id) == 0) {
 		api_metrics_cache(API_CACHE_USER, 1);
 		memo.user_state = 1;
@@ -1063,7 +821,8 @@ api_cache_prefetch(struct app *app, const char *ip_in, const char *rl_key, enum 
 	const char *args[8 + API_CACHE_ASK_ARGS];
 	struct ns_script *script = &prefetch_script, *x;
 	enum ns_err e;
-	redisReply *r;
+	redisReply *r, *top;
+	int more;
 	int banned = -2, nargs = 4, i;
 
 	memset(out, 0, sizeof(*out));
@@ -1088,7 +847,18 @@ api_cache_prefetch(struct app *app, const char *ip_in, const char *rl_key, enum 
 			args[8 + i] = ask->args[i];
 		nargs += ask->nargs;
 	}
-	r = ns_script_eval(app->kv, script, &e, 4, nargs, args, NULL);
+	more = script != &prefetch_script && ask->nmore == 1;
+	if (more) {
+		top = ns_script_eval_exec(app->kv, script, &e, 4, nargs, args, NULL, 1, &ask->more);
+		if (top && top->element[0]->type == REDIS_REPLY_ERROR) {
+			ns_log_err("cache: prefetch script failed: %s", top->element[0]->str);
+			freeReplyObject(top);
+			top = NULL;
+		}
+		r = top ? top->element[0] : NULL;
+	} else {
+		top = r = ns_script_eval(app->kv, script, &e, 4, nargs, args, NULL);
+	}
 	if (!r) {
 		/* Redis down: no limit, no cache; the guard reads PostgreSQL */
 		api_metrics_redis_error();
@@ -1113,14 +883,15 @@ api_cache_prefetch(struct app *app, const char *ip_in, const char *rl_key, enum 
 		}
 		if (banned != 1 && memo.session_state == 1 && r->elements == 7 &&
 		    r->element[6]->type != REDIS_REPLY_NIL) {
-			memo.extra = r;		/* the route takes it (api_cache_extra_take) */
-			r = NULL;
+			memo.extra = top;	/* the route takes it (api_cache_extra_take) */
+			memo.extra_more = more;
+			top = NULL;
 		}
 	} else {
 		ns_log_err("cache: unexpected prefetch reply type %d", r->type);
 	}
-	if (r)
-		freeReplyObject(r);
+	if (top)
+		freeReplyObject(top);
 	out->ip_banned = banned >= 0 ? banned :
 	    ip_miss(app, ip, out->ip_reason, sizeof(out->ip_reason), gen);
 }

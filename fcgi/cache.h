@@ -55,7 +55,7 @@ enum ns_err api_cache_user(struct app *app, const char *user_id, struct api_user
 void api_cache_session_invalidate(struct app *app, const char *token);
 void api_cache_user_invalidate(struct app *app, const char *user_id);
 
-/* Many users at once, for the matchmaking lists (fcgi/api_room.c): the list's own Redis
+/* Many users at once, for the matchmaking lists (api_queue.c, api_reel.c): the list's own Redis
  * script reads the entries (ns_keys_cache(NS_CACHE_USER, id)) with the page; what it found
  * is decoded here, and the misses are read from PostgreSQL in one query and filled. */
 enum { API_CARD_ID, API_CARD_NAME, API_CARD_GENDER, API_CARD_SELFIE, API_CARD_VIDEO,
@@ -76,6 +76,13 @@ int api_cache_card_decode(const char *v, size_t len, struct api_card *out);
  * there is no such user) and fill the cache with them. */
 enum ns_err api_cache_users_fetch(struct app *app, size_t n, const char *const *ids,
     const redisReply *const *seen, char **entries);
+/* The cards of users uids[0..n), whose entries the caller read (entries[k]: that reply, or
+ * NULL): a hit is decoded in place, the misses are read from PostgreSQL in one query, which
+ * fills the cache, into *fetched (nfetched strings, the caller frees them). A user without
+ * a users row gets a zeroed card (len[API_CARD_ID] 0). */
+enum ns_err api_cache_cards_load(struct app *app, size_t n, const char *const *uids,
+    const redisReply *const *entries, struct api_card *card, char ***fetched,
+    size_t *nfetched);
 
 /* Fill key with value only while it holds seen (seenlen 0: absent); the conditional fill
  * every cached read uses (see cache.c). Overwrite key with a unique tombstone. */
@@ -94,6 +101,35 @@ void api_cache_ip_bans_invalidate(struct app *app);
 
 /* Canonical text of an address (IPv4-mapped IPv6 as IPv4); unparsable text is copied. */
 void api_cache_ip_normalise(const char *ip, char *out, size_t cap);
+
+/* ---- entry codecs (cache_entry.c, no I/O; formats in cache.c) ---- */
+
+#define API_CACHE_ENTRY_MAX 16384	/* one serialised user (4 KB JSON fields × 2 + text) */
+#define API_CACHE_USER_FIELDS 19
+
+/* The users row's fields in one order for cache.c's SELECT, the encoder and the decoder. */
+struct api_cache_ufield {
+	const char *name;
+	size_t off, cap;	/* cap: the text field's size; 0 for an int64_t */
+	int is_int;
+};
+extern const struct api_cache_ufield api_cache_ufields[API_CACHE_USER_FIELDS];
+
+/* encode: the entry's length (NUL-terminated in buf), or -1 when it does not fit cap or a
+ * user's text field holds the separator. decode: 0, or -1 when v is not such an entry (out
+ * may then be partly written); the session's token is not in its entry but given. */
+int api_cache_session_encode(const struct api_session *s, char *buf, size_t cap);
+int api_cache_session_decode(const char *v, size_t len, const char *token,
+    struct api_session *s);
+int api_cache_user_encode(const struct api_user *u, char *buf, size_t cap);
+int api_cache_user_decode(const char *v, size_t len, struct api_user *u);
+/* A user entry into f[0] "u2", f[1] its fill and f[2..] the fields, slices of v (f and fl
+ * hold API_CACHE_USER_FIELDS + 2); 0, or -1. */
+int api_cache_user_split(const char *v, size_t len, const char **f, size_t *fl);
+/* The separator out of every text field (for a user listed but not cached). */
+void api_cache_user_blank_sep(struct api_user *u);
+/* An IP-ban hash value ("r<reason>" or "n") into reason, cut to reasonlen - 1 bytes. */
+void api_cache_ip_reason(const char *v, size_t len, char *reason, size_t reasonlen);
 
 /* Forget what the previous request looked up (the router calls it first thing). */
 void api_cache_begin(void);
@@ -121,12 +157,15 @@ struct api_cache_extra {
 
 #define API_CACHE_ASK_ARGS 12	/* arguments a route passes to its part */
 
-/* What one request asks of its route's part (NULL extra: nothing). The argument strings
- * must stay valid until api_cache_prefetch returns. */
+/* What one request asks of its route's part (NULL extra: nothing), and optionally one plain
+ * command (a read) run right after the script in the same transaction (nmore 1). The
+ * strings must stay valid until api_cache_prefetch returns. */
 struct api_cache_ask {
 	struct api_cache_extra *extra;
 	int nargs;
 	const char *args[API_CACHE_ASK_ARGS];
+	size_t nmore;
+	struct ns_kv_command more;
 };
 
 void api_cache_prefetch(struct app *app, const char *ip, const char *rl_key,
@@ -134,8 +173,9 @@ void api_cache_prefetch(struct app *app, const char *ip, const char *rl_key,
     struct api_cache_pre *out);
 
 /* The reply to this request's route part, which the caller then owns (freeReplyObject);
- * *value is the part's value inside it. NULL when the part did not run (no session entry,
- * IP banned, Redis down, no part asked) or was already taken. */
-redisReply *api_cache_extra_take(const redisReply **value);
+ * *value is the part's value inside it, *more the reply to the ask's plain command (NULL
+ * when none was asked). NULL when the part did not run (no session entry, IP banned, Redis
+ * down, no part asked) or was already taken. */
+redisReply *api_cache_extra_take(const redisReply **value, const redisReply **more);
 
 #endif

@@ -9,7 +9,6 @@
  * stopping together cannot both leave it behind. */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +24,7 @@
 #include <unistd.h>
 
 #include "metrics.h"
+#include "cidr.h"
 #include "log.h"
 #include "nsconfig.h"
 
@@ -32,7 +32,6 @@
 #define PATH_MAX_LEN 512
 #define DIR_PREFIX "napalmsky-metrics-"
 #define SWEEP_AGE_S 60		/* an unused directory younger than this may be starting up */
-#define CIDR_MAX 128		/* one allowlist entry */
 #define NSTATUS (sizeof(statuses) / sizeof(statuses[0]) + 1)	/* + "other" */
 #define NBUCKETS (sizeof(bucket_us) / sizeof(bucket_us[0]) + 1)	/* + "+Inf" */
 #define NLIMITERS (API_RL_VALIDATE + 1)
@@ -502,81 +501,11 @@ api_metrics_render(const char *extra, size_t *len)
 
 /* ---- allowlist ------------------------------------------------------------------------------ */
 
-/* addr as 16 bytes (IPv4 as IPv4-mapped IPv6); 0 when unparsable. */
-static int
-addr16(const char *s, unsigned char a[16], int *v4)
-{
-	unsigned char b[4];
-
-	if (inet_pton(AF_INET, s, b) == 1) {
-		memset(a, 0, 10);
-		a[10] = a[11] = 0xff;
-		memcpy(a + 12, b, 4);
-		*v4 = 1;
-		return 1;
-	}
-	if (inet_pton(AF_INET6, s, a) == 1) {
-		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-		*v4 = memcmp(a, mapped, 12) == 0;
-		return 1;
-	}
-	return 0;
-}
-
-static int
-cidr_match(const char *cidr, size_t n, const unsigned char a[16])
-{
-	char net[CIDR_MAX];
-	unsigned char nb[16];
-	char *slash, *end;
-	long bits;
-	int v4, i;
-
-	if (n == 0 || n >= sizeof(net))
-		return 0;
-	memcpy(net, cidr, n);
-	net[n] = '\0';
-	slash = strchr(net, '/');
-	if (slash)
-		*slash = '\0';
-	if (!addr16(net, nb, &v4))
-		return 0;
-	bits = v4 ? 32 : 128;
-	if (slash) {
-		bits = strtol(slash + 1, &end, 10);
-		if (*end || slash[1] == '\0' || bits < 0 || bits > (v4 ? 32 : 128))
-			return 0;
-	}
-	if (v4)
-		bits += 96;
-	for (i = 0; i < 16 && bits > 0; i++, bits -= 8) {
-		unsigned mask = bits >= 8 ? 0xff : (0xff00u >> bits) & 0xff;
-
-		if ((a[i] & mask) != (nb[i] & mask))
-			return 0;
-	}
-	return 1;
-}
-
 int
 api_metrics_allowed(const char *list, const char *addr)
 {
 	unsigned char a[16];
-	const char *p = list;
-	int v4;
+	int fam = ns_cidr_ip_parse(addr, a);
 
-	if (!addr16(addr, a, &v4))
-		return 0;
-	while (*p) {
-		size_t n;
-
-		while (*p == ' ' || *p == ',' || *p == '\t')
-			p++;
-		n = strcspn(p, ", \t");
-		if (n && cidr_match(p, n, a))
-			return 1;
-		p += n;
-	}
-	return 0;
+	return fam != 0 && ns_cidr_list_match(list, fam, a);
 }

@@ -17,6 +17,9 @@
 #define API_PARAM_MAX 256	/* one decoded path parameter */
 #define API_RESP_HDR_MAX 2048	/* extra response headers queued for one response */
 #define API_UA_MAX 1024		/* User-Agent bytes kept (255 code points of UTF-8 fit) */
+#define API_QKEY_MAX 32		/* one decoded query-string key (longer keys match nothing) */
+#define API_QVALUE_MAX 256	/* one decoded query-string value */
+#define API_INT_CLAMP 1000000000L	/* api_req_int clamps beyond ±10 digits' worth */
 
 struct app;
 struct ns_config;
@@ -106,5 +109,19 @@ ssize_t api_req_read(struct api_req *req, char *buf, size_t n);
 const char *api_req_param(const struct api_req *req, const char *name);
 /* 1 when the Content-Type's media type is mime (case-insensitive, parameters ignored). */
 int api_req_content_type_is(const struct api_req *req, const char *mime);
+
+/* Text parsers with no I/O (query.c). */
+/* Percent-decode s[0..n) into out (form: '+' is a space, as in a query string); 0, or -1
+ * when an escape is malformed, a NUL is decoded or out's cap would be exceeded. */
+int api_req_pct_decode(char *out, size_t cap, const char *s, size_t n, int form);
+/* The first value of query parameter name, decoded into out: 1 found, 0 absent, -1 present
+ * but malformed or over outlen. */
+int api_req_query(const char *query, const char *name, char *out, size_t outlen);
+/* A decimal integer with optional '-' into *out (1), else 0; magnitudes beyond
+ * API_INT_CLAMP stop growing (callers only check ranges). */
+int api_req_int(const char *s, long *out);
+/* 1 when If-None-Match (a list of entity tags, or *) names our strong tag etag ("..."),
+ * compared weakly as RFC 9110 asks for this header. */
+int api_req_etag_matches(const char *header, const char *etag);
 
 #endif

@@ -40,47 +40,6 @@ prefix_route(const char *path)
 	return NULL;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Percent-decode src[0..n) into dst; -1 on bad escapes, NUL bytes or overflow. */
-static int
-decode_segment(char *dst, size_t cap, const char *src, size_t n)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < n; i++) {
-		int c = (unsigned char)src[i];
-
-		if (c == '%') {
-			int hi, lo;
-
-			if (i + 2 >= n)
-				return -1;
-			hi = hexval((unsigned char)src[i + 1]);
-			lo = hexval((unsigned char)src[i + 2]);
-			if (hi < 0 || lo < 0)
-				return -1;
-			c = hi * 16 + lo;
-			i += 2;
-		}
-		if (c == 0 || o + 1 >= cap)
-			return -1;
-		dst[o++] = (char)c;
-	}
-	dst[o] = '\0';
-	return 0;
-}
-
 /* Segment-wise match of path (one trailing '/' already removed) against pattern. Returns 1 on
  * a match, filling params when given (-1 when a parameter cannot be decoded). */
 static int
@@ -112,8 +71,8 @@ match_pattern(const char *pattern, const char *path, size_t plen, struct api_par
 			if (params) {
 				memcpy(params[np].name, p + 1, nl);
 				params[np].name[nl] = '\0';
-				if (decode_segment(params[np].value, API_PARAM_MAX, s,
-				    (size_t)(se - s)) < 0)
+				if (api_req_pct_decode(params[np].value, API_PARAM_MAX, s,
+				    (size_t)(se - s), 0) < 0)
 					bad = 1;
 			}
 			np++;

@@ -32,8 +32,12 @@ enum ns_err api_media_video(struct api_req *req);
 /* api_room.c */
 enum ns_err api_room_history(struct api_req *req);
 enum ns_err api_room_me(struct api_req *req);
+
+/* api_queue.c */
 enum ns_err api_room_queue(struct api_req *req);
 int api_room_queue_prefetch(const struct api_req *req, struct api_cache_ask *ask);
+
+/* api_reel.c */
 enum ns_err api_room_reel(struct api_req *req);
 
 /* api_referral.c */

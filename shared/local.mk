@@ -12,6 +12,7 @@ shared_libshared_a_SOURCES = \
 	shared/json.c shared/json.h \
 	shared/db.c shared/db.h \
 	shared/kv.c shared/kv.h \
+	shared/cidr.c shared/cidr.h \
 	shared/passwd.c shared/passwd.h \
 	shared/script.c shared/script.h \
 	shared/ratelimit.c shared/ratelimit.h \
@@ -41,4 +42,16 @@ tests_fuzz_fuzz_json_SOURCES = tests/fuzz/fuzz_json.c shared/json.c shared/err.c
 tests_fuzz_fuzz_json_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_json_LDFLAGS = $(FUZZ_FLAGS)
 tests_fuzz_fuzz_json_LDADD = $(JSONC_LIBS)
+noinst_PROGRAMS += tests/fuzz/fuzz_cidr
+tests_fuzz_fuzz_cidr_SOURCES = tests/fuzz/fuzz_cidr.c shared/cidr.c shared/cidr.h
+tests_fuzz_fuzz_cidr_CFLAGS = $(AM_CFLAGS) $(FUZZ_FLAGS)
+tests_fuzz_fuzz_cidr_LDFLAGS = $(FUZZ_FLAGS)
 endif
+EXTRA_DIST += tests/fuzz/corpus/cidr
+
+# metrics_allow and trusted_proxies (shared/cidr.c)
+check_PROGRAMS += tests/unit/test_cidr
+TESTS += tests/unit/test_cidr
+UNIT_TESTS += tests/unit/test_cidr
+tests_unit_test_cidr_SOURCES = tests/unit/test_cidr.c tests/unit/tap.h shared/cidr.c \
+	shared/cidr.h

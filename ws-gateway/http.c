@@ -1,7 +1,6 @@
 /* http: /health, /metrics, upgrade admission and JSON errors on the gateway port. */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include "json.h"
 #include "log.h"
 #include "bus.h"
+#include "cidr.h"
 #include "gw.h"
 #include "http.h"
 #include "metrics.h"
@@ -18,10 +18,7 @@
 #define HTTP_BODY_MAX 512	/* ceiling for our response bodies */
 #define HTTP_ARG_MAX 256	/* ceiling for one query argument or the Origin header */
 #define HTTP_URI_MAX 256	/* longer paths are not ours */
-#define HTTP_IP_MAX 64		/* ceiling for an address as text (X-Real-IP, peer, CIDR item) */
-
-static int in_cidrs(const char *list, int fam, const unsigned char addr[16]);
-static int ip_parse(const char *s, unsigned char addr[16]);
+#define HTTP_IP_MAX 64		/* ceiling for an address as text (X-Real-IP, peer) */
 
 /* Write the headers of a response with a body of len bytes. Returns 0, or -1. */
 static int
@@ -159,7 +156,8 @@ metrics_page(struct gw *g, struct lws *wsi)
 	int fam, rc;
 
 	http_client_ip(g, wsi, ip, sizeof(ip));
-	if (!(fam = ip_parse(ip, addr)) || !in_cidrs(g->cfg->metrics_allow, fam, addr))
+	if (!(fam = ns_cidr_ip_parse(ip, addr)) ||
+	    !ns_cidr_list_match(g->cfg->metrics_allow, fam, addr))
 		return reply(wsi, HTTP_STATUS_NOT_FOUND, "{\"error\":\"Not found\"}");
 	if (!(page = metrics_render(g, &len)))
 		return reply(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR,
@@ -252,68 +250,6 @@ http_confirm_upgrade(struct gw *g, struct lws *wsi)
 	return 0;
 }
 
-/* Parse an IPv4 or IPv6 address; IPv4-mapped IPv6 becomes IPv4. Returns the family or 0. */
-static int
-ip_parse(const char *s, unsigned char addr[16])
-{
-	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-	if (inet_pton(AF_INET, s, addr) == 1)
-		return AF_INET;
-	if (inet_pton(AF_INET6, s, addr) != 1)
-		return 0;
-	if (memcmp(addr, mapped, sizeof(mapped)) == 0) {
-		memmove(addr, addr + 12, 4);
-		return AF_INET;
-	}
-	return AF_INET6;
-}
-
-/* Is addr inside one of the comma-separated CIDRs (a bare address is a /32 or /128)? */
-static int
-in_cidrs(const char *list, int fam, const unsigned char addr[16])
-{
-	char item[HTTP_IP_MAX], *slash, *end;
-	unsigned char net[16];
-	const char *s = list, *e;
-	long bits;
-	int nfam, full;
-
-	while (*s) {
-		while (*s == ' ' || *s == ',')
-			s++;
-		for (e = s; *e && *e != ','; e++)
-			;
-		if (e == s)
-			break;
-		snprintf(item, sizeof(item), "%.*s", (int)(e - s), s);
-		s = e;
-		for (end = item + strlen(item); end > item && end[-1] == ' '; )
-			*--end = '\0';
-		if ((slash = strchr(item, '/')))
-			*slash++ = '\0';
-		if ((nfam = ip_parse(item, net)) != fam)
-			continue;
-		full = fam == AF_INET ? 32 : 128;
-		bits = slash ? strtol(slash, &end, 10) : full;
-		if ((slash && *end) || bits < 0 || bits > full)
-			continue;
-		if (memcmp(addr, net, (size_t)bits / 8) != 0)
-			continue;
-		if (bits % 8 && ((addr[bits / 8] ^ net[bits / 8]) & (0xff00 >> (bits % 8))) != 0)
-			continue;
-		return 1;
-	}
-	return 0;
-}
-
-static void
-ip_text(int fam, const unsigned char addr[16], char *out, size_t cap)
-{
-	if (!inet_ntop(fam, addr, out, (socklen_t)cap))
-		out[0] = '\0';
-}
-
 void
 http_client_ip(struct gw *g, struct lws *wsi, char *out, size_t cap)
 {
@@ -322,14 +258,14 @@ http_client_ip(struct gw *g, struct lws *wsi, char *out, size_t cap)
 	int fam, rfam;
 
 	out[0] = '\0';
-	if (!lws_get_peer_simple(wsi, peer, sizeof(peer)) || !(fam = ip_parse(peer, addr)))
+	if (!lws_get_peer_simple(wsi, peer, sizeof(peer)) || !(fam = ns_cidr_ip_parse(peer, addr)))
 		return;
-	if (in_cidrs(g->cfg->trusted_proxies, fam, addr) &&
+	if (ns_cidr_list_match(g->cfg->trusted_proxies, fam, addr) &&
 	    lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_X_REAL_IP) > 0 &&
 	    lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_X_REAL_IP) > 0 &&
-	    (rfam = ip_parse(hdr, real))) {
-		ip_text(rfam, real, out, cap);
+	    (rfam = ns_cidr_ip_parse(hdr, real))) {
+		ns_cidr_ip_text(rfam, real, out, cap);
 		return;
 	}
-	ip_text(fam, addr, out, cap);
+	ns_cidr_ip_text(fam, addr, out, cap);
 }

@@ -111,6 +111,20 @@ stack_redis_cli set "ns:c:x:$R" "~tombstone" >/dev/null
 get /room/queue "$TOK"
 t_is "$(cat "$T_TMP/body")" "$PAGE1" "queue: a tombstoned entry is read from PostgreSQL"
 
+# how a page is read: the first page's members and entries by one SORT in the guard's
+# transaction (no page through Lua), a page after a cursor by the guard's script alone
+calls() { stack_redis_cli info commandstats | awk -F'[:=,]' -v c="cmdstat_$1" '$1 == c { v = $3 } END { print v + 0 }'; }
+s0=$(calls sort) e0=$(calls exec)
+get /room/queue "$TOK"
+t_is "$HTTP_STATUS/$(($(calls sort) - s0))/$(($(calls exec) - e0))" "200/1/1" \
+	"queue: the first page is one SORT beside the guard's script, in one MULTI/EXEC"
+t_is "$(cat "$T_TMP/body")" "$PAGE1" "queue: ... and is the same page"
+get "/room/queue?limit=4" "$TOK"
+get "/room/queue?limit=4&cursor=$(json_get "$T_TMP/body" nextCursor)" "$TOK"
+s0=$(calls sort)
+get "/room/queue?limit=4&cursor=$(json_get "$T_TMP/body" nextCursor)" "$TOK"
+t_is "$HTTP_STATUS/$(($(calls sort) - s0))" "200/0" "queue: a page after a cursor is read by the script"
+
 # pagination: limit 4 walks all 30 candidates (the ghost's and seed 5's pages come out short)
 ALL= PAGES=0 SHORT=0 cursor=
 while :; do
