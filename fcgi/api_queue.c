@@ -44,7 +44,8 @@
 /* KEYS[1] ns:available, KEYS[2] the requester's recorded page (ns:qview), KEYS[3] the
  * requester's cooldowns and reports (excl.h); ARGV: requester, limit, the key prefix of the
  * query cache's user entries (or of their fills, which is all a revalidation needs), the
- * recorded page's lifetime, then optionally the cursor's score and userId. Returns {ZCARD,
+ * recorded page's lifetime, sorted ("1": see below), then optionally the cursor's score and
+ * userId. Returns {ZCARD,
  * requester present 0/1, {member, ...}, {user entry (or fill) of each member or nil}, excl
  * entry or nil, recorded page or nil, {member, score, ...} of the last QUEUE_TAIL members}
  * with up to limit + 2 members after the cursor: enough for a full page without the
@@ -56,8 +57,8 @@
  * bytes, as the zset orders them, compared bytewise (Lua's < follows the locale). The
  * cache keys are built from the prefix here, as the guard's script does.
  *
- * With sorted set, the first page's members and entries are left out ({} and {}): the guard
- * reads them with a SORT in the same transaction (queue_sort), which gives Redis the page
+ * With sorted set, the first page's members and entries are left out ({} and {}): they are
+ * read by a SORT in the same transaction (queue_sort), which gives Redis the page
  * without making every id and entry a Lua string (about 85 µs of Redis time per page of 100
  * user entries, the largest part of its work for a page). */
 #define QUEUE_LUA \
@@ -103,9 +104,9 @@
 	" tail}\n"
 
 static struct ns_script queue_script = { .src =
-	"local key, vkey, xkey, me, limit, upfx, ttl, cs, cm = KEYS[1], KEYS[2], KEYS[3],"
-	" ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5], ARGV[6]\n"
-	"local sorted = false\n" QUEUE_LUA };
+	"local key, vkey, xkey, me, limit, upfx, ttl, sorted, cs, cm = KEYS[1], KEYS[2],"
+	" KEYS[3], ARGV[1], tonumber(ARGV[2]), ARGV[3], ARGV[4], ARGV[5] == '1', ARGV[6],"
+	" ARGV[7]\n" QUEUE_LUA };
 
 /* The same, run by the guard's script (cache.h) for the session's user: ARGV[5] on are
  * ns:available, the key prefixes of the recorded page and of the excl entries, then limit,
@@ -262,9 +263,11 @@ static enum ns_err
 queue_fetch(struct api_req *req, long limit, const struct api_queue_pos *after, int heads,
     struct qpage *pg)
 {
-	char lim[24], vkey[NS_KEY_MAX], xkey[NS_KEY_MAX], ukey[NS_KEY_MAX], ttl[16];
-	const char *argv[9] = { NS_KEY_AVAILABLE, vkey, xkey, req->auth.user_id, lim, ukey, ttl,
-	    NULL, NULL };
+	char lim[24], vkey[NS_KEY_MAX], xkey[NS_KEY_MAX], ukey[NS_KEY_MAX], ttl[16], count[24];
+	char pattern[NS_KEY_MAX + 1];
+	const char *argv[10] = { NS_KEY_AVAILABLE, vkey, xkey, req->auth.user_id, lim, ukey, ttl,
+	    after ? "0" : "1", NULL, NULL }, *sort[11];
+	struct ns_kv_command more = { 11, sort, NULL };
 	const redisReply *arr, *ents, *r, *sorted = NULL;
 	enum ns_err err;
 	size_t i, n, kept = 0, stride = 1;
@@ -277,13 +280,24 @@ queue_fetch(struct api_req *req, long limit, const struct api_queue_pos *after, 
 		snprintf(lim, sizeof lim, "%ld", limit);
 		snprintf(ttl, sizeof ttl, "%d", QUEUE_VIEW_TTL_S);
 		if (after != NULL) {
-			argv[7] = after->score;
-			argv[8] = after->user_id;
+			argv[8] = after->score;
+			argv[9] = after->user_id;
+			pg->reply = ns_script_eval(req->app->kv, &queue_script, &err, 3, 7, argv,
+			    NULL);
+			r = pg->reply;
+		} else {	/* the first page: with a SORT, as the guard asks for it */
+			queue_sort(&sort, count, limit, pattern, ukey);
+			pg->reply = ns_script_eval_exec(req->app->kv, &queue_script, &err, 3, 5,
+			    argv, NULL, 1, &more);
+			if (pg->reply)
+				r = pg->reply->element[0], sorted = pg->reply->element[1];
 		}
-		if ((pg->reply = ns_script_eval(req->app->kv, &queue_script, &err, 3,
-		    after ? 6 : 4, argv, NULL)) == NULL)
+		if (pg->reply == NULL)
 			return err;
-		r = pg->reply;
+		if (r->type == REDIS_REPLY_ERROR) {
+			ns_log_err("room: queue script failed: %s", r->str);
+			return NS_E_INTERNAL;
+		}
 	}
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 7 ||
 	    r->element[0]->type != REDIS_REPLY_INTEGER ||

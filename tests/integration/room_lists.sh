@@ -204,8 +204,11 @@ get "/room/queue?limit=3&cursor=$CUR3" "$TOK" -H "If-None-Match: $ETAG3"
 N3=$(scripts_run)
 t_is "$HTTP_STATUS $((N3 - N2)) $(wc -c <"$T_TMP/body" | tr -d ' ')" "304 1 0" \
 	"queue: a revalidation costs one Redis script"
+s0=$(calls sort)
 get /room/queue "$TOK" -H 'If-None-Match: "0123"'
 t_is "$HTTP_STATUS" 200 "queue: other ETag → 200"
+t_is "$(cat "$T_TMP/body")/$(($(calls sort) - s0))" "$PAGE_BODY/2" \
+	"queue: … the same page, its fills and then its cards read by SORT"
 "$PROBE" set "$(uid 3)" 1 0
 get /room/queue "$TOK" -H "If-None-Match: $ETAG1"
 t_is "$HTTP_STATUS" 200 "queue: list changed → 200 despite the old ETag"
