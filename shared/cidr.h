@@ -11,6 +11,8 @@ int ns_cidr_ip_parse(const char *s, unsigned char addr[16]);
 /* 1 when addr (of family fam) is inside one of list's comma-separated CIDRs (a bare address
  * is a /32 or /128); items that do not parse match nothing. */
 int ns_cidr_list_match(const char *list, int fam, const unsigned char addr[16]);
+/* 1 when every item of list is an address or a CIDR (the configuration refuses others). */
+int ns_cidr_list_valid(const char *list);
 /* The address as text into out (cap ≥ 1); "" when it does not fit. */
 void ns_cidr_ip_text(int fam, const unsigned char addr[16], char *out, size_t cap);
 

@@ -34,7 +34,8 @@ if FUZZ
 FUZZ_FLAGS = -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -g -O1
 noinst_PROGRAMS += tests/fuzz/fuzz_config tests/fuzz/fuzz_json
 tests_fuzz_fuzz_config_SOURCES = tests/fuzz/fuzz_config.c \
-	shared/nsconfig.c shared/log.c shared/kv.c shared/clock.c shared/err.c
+	shared/nsconfig.c shared/log.c shared/kv.c shared/clock.c shared/err.c \
+	shared/cidr.c
 tests_fuzz_fuzz_config_CFLAGS = $(AM_CFLAGS) $(HIREDIS_CFLAGS) $(FUZZ_FLAGS)
 tests_fuzz_fuzz_config_LDFLAGS = $(FUZZ_FLAGS)
 tests_fuzz_fuzz_config_LDADD = $(HIREDIS_LIBS)

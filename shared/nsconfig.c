@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "nsconfig.h"
+#include "cidr.h"
 #include "log.h"
 
 #ifndef SYSCONFDIR
@@ -47,7 +48,9 @@ check_environment(const char *v)
 	    strcmp(v, "test") == 0;
 }
 static int check_abs_path(const char *v) { return v[0] == '/'; }
+static int check_cidrs(const char *v) { return ns_cidr_list_valid(v); }
 
+#define CIDR_ALLOWED "comma-separated addresses or CIDRs, such as 10.0.0.0/8,::1"
 #define FIELD_SIZE(f) sizeof(((struct ns_config *)0)->f)
 #define STR(f, def, flags, check, allowed) \
 	{ #f, CFG_STR, offsetof(struct ns_config, f), FIELD_SIZE(f), 0, 0, def, flags, check, allowed }
@@ -66,7 +69,7 @@ static const struct cfg_item cfg_items[] = {
 	STR(media_dir, "/var/lib/napalmsky/media", 0, NULL, NULL),
 	STR(migrations_dir, PKGDATADIR "/sql", 0, NULL, NULL),
 	STR(allowed_origins, "http://localhost:3000", 0, NULL, NULL),
-	STR(metrics_allow, "127.0.0.1/32,::1/128", 0, NULL, NULL),
+	STR(metrics_allow, "127.0.0.1/32,::1/128", 0, check_cidrs, CIDR_ALLOWED),
 	INT(json_body_max, 102400, 1024, 16777216),
 	INT(webhook_body_max, 1048576, 1024, 67108864),
 	INT(selfie_max, 5242880, 1024, 104857600),
@@ -87,7 +90,7 @@ static const struct cfg_item cfg_items[] = {
 	INT(socket_events_per_second, 50, 1, 100000),
 	INT(socket_events_burst, 200, 1, 100000),
 	INT(queue_update_interval_ms, 1000, 0, 1000),
-	STR(trusted_proxies, "127.0.0.1/32,::1/128", 0, NULL, NULL),
+	STR(trusted_proxies, "127.0.0.1/32,::1/128", 0, check_cidrs, CIDR_ALLOWED),
 	/* calls (contract §4.1); call_seconds_min below 60 is for tests only */
 	INT(invite_window_ms, 20000, 100, 600000),
 	INT(invite_extend_ms, 20000, 100, 600000),

@@ -117,6 +117,27 @@ ref_match(const char *list, int fam, const unsigned char a[16], struct probe *na
 	}
 }
 
+/* The strict reading's verdict on a whole list: every non-blank item is an item. */
+static int
+ref_valid(const char *list)
+{
+	const char *s = list, *e;
+	unsigned char none[16] = { 0 };
+	struct probe p;
+	size_t n;
+
+	for (; ; s = e + 1) {
+		e = strchr(s, ',');
+		if (!e)
+			e = s + strlen(s);
+		n = strspn(s, " \t");
+		if (s + n < e && ref_item(s, (size_t)(e - s), AF_INET, none, &p) < 0)
+			return 0;
+		if (*e == '\0')
+			return 1;
+	}
+}
+
 /* Text lists built from the parsed address itself. */
 static void
 self_lists(int fam, const unsigned char a[16])
@@ -163,6 +184,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!addr || !list)
 		goto out;
+	if (ns_cidr_list_valid(list) != ref_valid(list))
+		abort();
 	memset(a, 0, sizeof(a));
 	if ((fam = ns_cidr_ip_parse(addr, a)) != 0) {
 		if (fam != AF_INET && fam != AF_INET6)

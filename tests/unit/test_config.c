@@ -127,6 +127,17 @@ main(void)
 	tap_is_int(load_text(&c, "gateway_port\n", err), NS_E_CONFIG, "missing '=' rejected");
 	tap_ok(contains(err, ":1:"), "line named: %s", err);
 	tap_is_int(load_text(&c, "= 5\n", err), NS_E_CONFIG, "empty key rejected");
+	tap_is_int(load_text(&c, "metrics_allow = 10.0.0.0/8, ::1 ,192.0.2.7\n", err), NS_OK,
+	    "metrics_allow: addresses and CIDRs, blanks around items: %s", err);
+	tap_is_int(load_text(&c, "metrics_allow =\n", err), NS_OK, "metrics_allow: empty (nobody)");
+	tap_is_int(load_text(&c, "trusted_proxies = 10.0.0.0/\n", err), NS_E_CONFIG,
+	    "trusted_proxies: an empty prefix length is refused, not read as /0");
+	tap_ok(contains(err, "trusted_proxies") && contains(err, "CIDR"), "key and form named: %s",
+	    err);
+	tap_is_int(load_text(&c, "metrics_allow = 127.0.0.1/33\n", err), NS_E_CONFIG,
+	    "metrics_allow: a prefix longer than the address is refused");
+	tap_is_int(load_text(&c, "metrics_allow = localhost\n", err), NS_E_CONFIG,
+	    "metrics_allow: a host name is refused");
 	tap_is_int(load_text(&c, "gateway_port = 0\n", err), NS_E_CONFIG, "port 0 below bounds");
 	tap_ok(contains(err, "gateway_port") && contains(err, "1 to 65535"), "bounds named: %s", err);
 	tap_is_int(load_text(&c, "gateway_port = 65536\n", err), NS_E_CONFIG, "port above bounds");
