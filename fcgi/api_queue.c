@@ -294,10 +294,6 @@ queue_fetch(struct api_req *req, long limit, const struct api_queue_pos *after, 
 		}
 		if (pg->reply == NULL)
 			return err;
-		if (r->type == REDIS_REPLY_ERROR) {
-			ns_log_err("room: queue script failed: %s", r->str);
-			return NS_E_INTERNAL;
-		}
 	}
 	if (r->type != REDIS_REPLY_ARRAY || r->elements != 7 ||
 	    r->element[0]->type != REDIS_REPLY_INTEGER ||

@@ -850,11 +850,6 @@ api_cache_prefetch(struct app *app, const char *ip_in, const char *rl_key, enum 
 	more = script != &prefetch_script && ask->nmore == 1;
 	if (more) {
 		top = ns_script_eval_exec(app->kv, script, &e, 4, nargs, args, NULL, 1, &ask->more);
-		if (top && top->element[0]->type == REDIS_REPLY_ERROR) {
-			ns_log_err("cache: prefetch script failed: %s", top->element[0]->str);
-			freeReplyObject(top);
-			top = NULL;
-		}
 		r = top ? top->element[0] : NULL;
 	} else {
 		top = r = ns_script_eval(app->kv, script, &e, 4, nargs, args, NULL);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "cidr.h"
 #include "rand.h"
 
 #define SEP '\x1f'
@@ -234,19 +235,10 @@ void
 api_cache_ip_normalise(const char *ip, char *out, size_t cap)
 {
 	unsigned char a[16];
-	char t[INET6_ADDRSTRLEN];
+	char t[INET6_ADDRSTRLEN] = "";
+	int fam = ns_cidr_ip_parse(ip, a);
 
-	if (inet_pton(AF_INET, ip, a) == 1 && inet_ntop(AF_INET, a, t, sizeof(t))) {
-		snprintf(out, cap, "%s", t);
-	} else if (inet_pton(AF_INET6, ip, a) == 1) {
-		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-		if (memcmp(a, mapped, 12) == 0 ? inet_ntop(AF_INET, a + 12, t, sizeof(t)) != NULL :
-		    inet_ntop(AF_INET6, a, t, sizeof(t)) != NULL)
-			snprintf(out, cap, "%s", t);
-		else
-			snprintf(out, cap, "%s", ip);
-	} else {
-		snprintf(out, cap, "%s", ip);
-	}
+	if (fam)
+		ns_cidr_ip_text(fam, a, t, sizeof(t));
+	snprintf(out, cap, "%s", t[0] ? t : ip);
 }

@@ -524,47 +524,47 @@ redisReply *
 ns_kv_exec(struct ns_kv *kv, enum ns_err *err, size_t n, const struct ns_kv_command *cmds)
 {
 	static const char multi[] = "*1\r\n$5\r\nMULTI\r\n", exec[] = "*1\r\n$4\r\nEXEC\r\n";
-	char *buf = NULL, *one;
+	char *buf, *one, *more;
 	size_t len = sizeof(multi) - 1, i;
-	redisReply *r = NULL;
+	redisReply *r;
+	int k;
 
 	*err = NS_E_INTERNAL;
 	if (n == 0 || n > NS_KV_EXEC_MAX)
-		goto out;
-	*err = NS_E_NOMEM;
+		goto fail;
+	*err = NS_E_NOMEM;	/* what else fails below before run() */
 	if (!(buf = malloc(len)))
-		goto out;
+		goto fail;
 	memcpy(buf, multi, len);
-	for (i = 0; i <= n; i++) {
-		int k = i < n ? redisFormatCommandArgv(&one, cmds[i].argc, cmds[i].argv,
-		    cmds[i].argvlen) : (int)sizeof(exec) - 1;
-		char *more;
-
-		if (k < 0)
-			goto out;
-		if (!(more = realloc(buf, len + (size_t)k))) {
-			if (i < n)
-				redisFreeCommand(one);
-			goto out;
-		}
+	for (i = 0; i < n; i++) {
+		if ((k = redisFormatCommandArgv(&one, cmds[i].argc, cmds[i].argv,
+		    cmds[i].argvlen)) < 0)
+			goto fail_buf;
+		more = realloc(buf, len + (size_t)k + sizeof(exec) - 1);
+		if (more)
+			memcpy(more + len, one, (size_t)k);
+		redisFreeCommand(one);
+		if (!more)
+			goto fail_buf;
 		buf = more;
-		memcpy(buf + len, i < n ? one : exec, (size_t)k);
 		len += (size_t)k;
-		if (i < n)
-			redisFreeCommand(one);
 	}
+	memcpy(buf + len, exec, sizeof(exec) - 1);	/* room made by the last realloc */
+	len += sizeof(exec) - 1;
 	r = run(kv, err, buf, len, (int)n + 2);
+	free(buf);
 	if (r && (r->type != REDIS_REPLY_ARRAY || r->elements != n)) {
 		snprintf(kv->err, sizeof kv->err, "%s", "unexpected EXEC reply");
 		freeReplyObject(r);
 		r = NULL;
 		*err = NS_E_INTERNAL;
 	}
-out:
-	if (*err == NS_E_NOMEM || (*err == NS_E_INTERNAL && buf == NULL))
-		snprintf(kv->err, sizeof kv->err, "%s", "cannot format transaction");
-	free(buf);
 	return r;
+fail_buf:
+	free(buf);
+fail:
+	snprintf(kv->err, sizeof kv->err, "%s", "cannot format transaction");
+	return NULL;
 }
 
 enum ns_err

@@ -119,5 +119,14 @@ redisReply *
 ns_script_eval_exec(struct ns_kv *kv, struct ns_script *s, enum ns_err *err, int nkeys,
     int nargs, const char **args, const size_t *lens, size_t n, const struct ns_kv_command *more)
 {
-	return eval_with(kv, s, err, nkeys, nargs, args, lens, n, more);
+	redisReply *r = eval_with(kv, s, err, nkeys, nargs, args, lens, n, more);
+
+	/* a failed script fails the call, as ns_script_eval's error reply does */
+	if (r && r->element[0]->type == REDIS_REPLY_ERROR) {
+		ns_log_warn("redis script error: %s", r->element[0]->str);
+		freeReplyObject(r);
+		r = NULL;
+		*err = NS_E_INTERNAL;
+	}
+	return r;
 }

@@ -22,8 +22,8 @@ redisReply *ns_script_eval(struct ns_kv *kv, struct ns_script *s, enum ns_err *e
     int nargs, const char **args, const size_t *lens);
 
 /* The same followed by the n plain commands more, all in one MULTI … EXEC (one round trip,
- * nothing runs in between): EXEC's reply, whose first element is the script's (an error
- * reply when the script failed) and then one per command. After a NOSCRIPT the whole
+ * nothing runs in between): EXEC's reply, whose first element is the script's and then one
+ * per command (NULL when the script failed, as ns_script_eval). After a NOSCRIPT the whole
  * transaction is sent again, so the commands should be reads. */
 redisReply *ns_script_eval_exec(struct ns_kv *kv, struct ns_script *s, enum ns_err *err,
     int nkeys, int nargs, const char **args, const size_t *lens, size_t n,

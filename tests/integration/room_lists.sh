@@ -187,21 +187,20 @@ t_is "$HTTP_STATUS" 304 "queue: ETag found in a list, weak form"
 # cached, and for a 304 of a page whose fills are all there (the first page is not one: the
 # ghost has no users row, hence no fill, and is revalidated from the cards). The recorded page
 # is unchanged between these, so nothing is written either.
-scripts_run() { stack_redis_cli INFO commandstats | tr -d '\r' | sed -n 's/^cmdstat_evalsha:calls=\([0-9]*\),.*/\1/p'; }
-N0=$(scripts_run)
+N0=$(calls evalsha)
 get /room/queue "$TOK"
-N1=$(scripts_run)
+N1=$(calls evalsha)
 t_is "$HTTP_STATUS $((N1 - N0))" "200 1" "queue: a cached page costs one Redis script"
 t_is "$(cat "$T_TMP/body")" "$PAGE_BODY" "queue: … and is the same page"
 CUR3=$(b64 "$((BASE + 2000)):$(uid 3)")
 get "/room/queue?limit=3&cursor=$CUR3" "$TOK"
 ETAG3=$(http_header ETag)
-N2=$(scripts_run)
+N2=$(calls evalsha)
 t_is "$HTTP_STATUS $((N2 - N1)) $(jval "$T_TMP/body" 'b.users.map(u => u.userId).join(" ")')" \
 	"200 1 $(uid 4) $(uid 6)" "queue: a page after a cursor costs one Redis script too"
 : >"$T_TMP/body"
 get "/room/queue?limit=3&cursor=$CUR3" "$TOK" -H "If-None-Match: $ETAG3"
-N3=$(scripts_run)
+N3=$(calls evalsha)
 t_is "$HTTP_STATUS $((N3 - N2)) $(wc -c <"$T_TMP/body" | tr -d ' ')" "304 1 0" \
 	"queue: a revalidation costs one Redis script"
 s0=$(calls sort)
