@@ -22,6 +22,14 @@ ns_clock_now_ms(void)
 }
 
 int64_t
+ns_clock_now_us(void)
+{
+	struct timespec ts = now(CLOCK_REALTIME);
+
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
 ns_clock_mono_ms(void)
 {
 	struct timespec ts = now(CLOCK_MONOTONIC);

@@ -20,13 +20,20 @@ static uint64_t counters[METRICS_COUNTERS];
 static uint64_t event_counts[METRICS_EVENTS_MAX];
 static const char *event_names[METRICS_EVENTS_MAX];
 
-/* Redis round-trip histogram, seconds (cumulative buckets, as Prometheus wants them). */
-static const double redis_le[] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+/* Latency histograms, seconds (cumulative buckets, as Prometheus wants them). */
+static const double latency_le[] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
     0.025, 0.05, 0.1, 0.25, 1 };
-#define REDIS_BUCKETS (sizeof(redis_le) / sizeof(redis_le[0]))
-static uint64_t redis_bucket[REDIS_BUCKETS];
-static uint64_t redis_count;
-static double redis_sum;
+#define LATENCY_BUCKETS (sizeof(latency_le) / sizeof(latency_le[0]))
+
+struct histogram {
+	uint64_t bucket[LATENCY_BUCKETS];
+	uint64_t count;
+	double sum;
+};
+
+static struct histogram redis_rtt;
+static struct histogram relay[METRICS_RELAY_PATHS];
+static const char *const relay_paths[METRICS_RELAY_PATHS] = { "local", "remote" };
 
 void
 metrics_inc(enum metrics_counter which)
@@ -51,17 +58,30 @@ metrics_event(size_t index, const char *name)
 	event_counts[index]++;
 }
 
-void
-metrics_redis_latency(int64_t us)
+static void
+observe(struct histogram *h, int64_t us)
 {
 	double s = us > 0 ? (double)us / 1e6 : 0;
 	size_t i;
 
-	for (i = 0; i < REDIS_BUCKETS; i++)
-		if (s <= redis_le[i])
-			redis_bucket[i]++;
-	redis_count++;
-	redis_sum += s;
+	for (i = 0; i < LATENCY_BUCKETS; i++)
+		if (s <= latency_le[i])
+			h->bucket[i]++;
+	h->count++;
+	h->sum += s;
+}
+
+void
+metrics_redis_latency(int64_t us)
+{
+	observe(&redis_rtt, us);
+}
+
+void
+metrics_relay_latency(enum metrics_relay_path path, int64_t us)
+{
+	if (path < METRICS_RELAY_PATHS)
+		observe(&relay[path], us);
 }
 
 struct page {
@@ -137,6 +157,23 @@ labelled(struct page *p, const char *gw, const char *name, const char *help,
 	for (; r->label; r++)
 		put(p, "napalmsky_gateway_%s{gateway=\"%s\",reason=\"%s\"} %llu\n", name, gw,
 		    r->label, (unsigned long long)counters[r->counter]);
+}
+
+/* The series of one histogram; labels is "" or ",name=\"value\"…". */
+static void
+histogram(struct page *p, const char *name, const char *gw, const char *labels,
+    const struct histogram *h)
+{
+	size_t i;
+
+	for (i = 0; i < LATENCY_BUCKETS; i++)
+		put(p, "napalmsky_gateway_%s_bucket{gateway=\"%s\"%s,le=\"%g\"} %llu\n", name, gw,
+		    labels, latency_le[i], (unsigned long long)h->bucket[i]);
+	put(p, "napalmsky_gateway_%s_bucket{gateway=\"%s\"%s,le=\"+Inf\"} %llu\n"
+	    "napalmsky_gateway_%s_sum{gateway=\"%s\"%s} %.6f\n"
+	    "napalmsky_gateway_%s_count{gateway=\"%s\"%s} %llu\n",
+	    name, gw, labels, (unsigned long long)h->count, name, gw, labels, h->sum, name, gw,
+	    labels, (unsigned long long)h->count);
 }
 
 struct tally {
@@ -230,14 +267,16 @@ metrics_render(struct gw *g, size_t *len)
 
 	put(&p, "# HELP napalmsky_gateway_redis_seconds Round trip of Redis commands (every "
 	    "event's script, relays included).\n# TYPE napalmsky_gateway_redis_seconds histogram\n");
-	for (i = 0; i < REDIS_BUCKETS; i++)
-		put(&p, "napalmsky_gateway_redis_seconds_bucket{gateway=\"%s\",le=\"%g\"} %llu\n",
-		    id, redis_le[i], (unsigned long long)redis_bucket[i]);
-	put(&p, "napalmsky_gateway_redis_seconds_bucket{gateway=\"%s\",le=\"+Inf\"} %llu\n"
-	    "napalmsky_gateway_redis_seconds_sum{gateway=\"%s\"} %.6f\n"
-	    "napalmsky_gateway_redis_seconds_count{gateway=\"%s\"} %llu\n",
-	    id, (unsigned long long)redis_count, id, redis_sum, id,
-	    (unsigned long long)redis_count);
+	histogram(&p, "redis_seconds", id, "", &redis_rtt);
+	put(&p, "# HELP napalmsky_gateway_relay_seconds From a relayed event's arrival at a "
+	    "gateway to its frame queued to each receiving socket, by path.\n"
+	    "# TYPE napalmsky_gateway_relay_seconds histogram\n");
+	for (i = 0; i < METRICS_RELAY_PATHS; i++) {
+		char label[32];
+
+		snprintf(label, sizeof(label), ",path=\"%s\"", relay_paths[i]);
+		histogram(&p, "relay_seconds", id, label, &relay[i]);
+	}
 
 	if (p.full) {
 		free(p.buf);

@@ -36,6 +36,16 @@ void metrics_event(size_t index, const char *name);
 /* One Redis command's round trip on the command link, in µs. */
 void metrics_redis_latency(int64_t us);
 
+/* Where a relayed frame (rtc:*, room:chat, room:socialShared) was delivered from. */
+enum metrics_relay_path {
+	METRICS_RELAY_LOCAL,	/* to a socket of the receiving gateway: monotonic clock */
+	METRICS_RELAY_REMOTE,	/* over Redis from another gateway: wall clocks, so across
+				 * hosts it includes their offset */
+	METRICS_RELAY_PATHS
+};
+/* One relayed frame queued to its socket, µs after its event arrived at a gateway. */
+void metrics_relay_latency(enum metrics_relay_path path, int64_t us);
+
 /* The page for GET /metrics; the caller frees it. NULL when out of memory. */
 char *metrics_render(struct gw *g, size_t *len);
 

@@ -17,6 +17,7 @@
 #include "gw.h"
 #include "gwlua.h"
 #include "invite.h"
+#include "metrics.h"
 #include "room.h"
 #include "sio.h"
 
@@ -44,10 +45,11 @@ static const char join_lua[] =
 	"return 1\n";
 
 /* ARGV: roomId, socketId, event, data JSON, store ceiling ('' = relay only, sender
- * excluded), the calling gateway's id. Only a joined socket is heard. The sockets on the
- * calling gateway are not published to but answered: {1, socketId...} (0 when not heard).
- * A relay is most of a call's traffic, and a PUBLISH back to the same gateway cost Redis a
- * publish and the gateway a read and a parse, on the way to a socket it holds itself. */
+ * excluded), the calling gateway's id, the event's arrival (wall clock, µs). Only a joined
+ * socket is heard. The sockets on the calling gateway are not published to but answered:
+ * {1, socketId...} (0 when not heard). A relay is most of a call's traffic, and a PUBLISH
+ * back to the same gateway cost Redis a publish and the gateway a read and a parse, on the
+ * way to a socket it holds itself. The others get "r <µs> <sid> <event> <data>" (ctl.c). */
 static const char relay_lua[] =
 	GWLUA_PRELUDE
 	"local rid, sid = ARGV[1], ARGV[2]\n"
@@ -63,7 +65,8 @@ static const char relay_lua[] =
 	"    local gw = gw_of(s)\n"
 	"    if not gw then redis.call('SREM', sk, s)\n"
 	"    elseif gw == ARGV[6] then out[#out + 1] = s\n"
-	"    else send_raw(s, ARGV[3], ARGV[4]) end\n"
+	"    else redis.call('PUBLISH', P_GW .. gw, 'r ' .. ARGV[7] .. ' ' .. s .. ' ' .. ARGV[3]"
+	" .. ' ' .. ARGV[4]) end\n"
 	"  end\n"
 	"end\n"
 	"return out\n";
@@ -133,6 +136,7 @@ room_join(struct gw *g, struct conn *c, json_object *payload)
 struct relayed {
 	char *frame;
 	size_t len;
+	int64_t arrived_us;	/* monotonic, for the relay metric */
 };
 
 static void
@@ -145,8 +149,11 @@ on_relayed(struct gw *g, redisReply *reply, void *arg)
 	if (reply && reply->type == REDIS_REPLY_ARRAY)
 		for (i = 1; i < reply->elements; i++)
 			if (reply->element[i]->type == REDIS_REPLY_STRING &&
-			    (c = conn_find(g, reply->element[i]->str)) && c->authed)
+			    (c = conn_find(g, reply->element[i]->str)) && c->authed) {
 				conn_send(g, c, r->frame, r->len);
+				metrics_relay_latency(METRICS_RELAY_LOCAL,
+				    ns_clock_mono_us() - r->arrived_us);
+			}
 	free(r->frame);
 	free(r);
 }
@@ -156,18 +163,22 @@ static void
 relay(struct gw *g, struct conn *c, const char *rid, const char *event, json_object *data,
     int store)
 {
-	const char *a[6];
+	const char *a[7];
+	char sent[NUM_MAX];
 	struct relayed *r = malloc(sizeof(*r));
 	size_t len;
 
+	if (r)
+		r->arrived_us = ns_clock_mono_us();
 	a[0] = rid;
 	a[1] = c->sio_sid;
 	a[2] = event;
 	a[3] = ns_json_text(data, &len);
 	a[4] = store ? ROOM_MESSAGES_MAX : "";
 	a[5] = g->id;
+	a[6] = num(sent, ns_clock_now_us());
 	if (r && (r->frame = sio_encode_event_raw(event, a[3], len, &r->len)) &&
-	    gwlua_eval(g, event, relay_lua, 0, 6, a, on_relayed, r) == 0)
+	    gwlua_eval(g, event, relay_lua, 0, 7, a, on_relayed, r) == 0)
 		r = NULL;	/* on_relayed frees it */
 	if (r)
 		free(r->frame);

@@ -180,9 +180,19 @@ sio_emit_split(const char *msg, size_t len, struct sio_emit *out)
 	const char *end = msg + len, *at, *sp;
 	size_t n;
 
-	if (len < 2 || msg[0] != 'e' || msg[1] != ' ')
+	if (len < 2 || (msg[0] != 'e' && msg[0] != 'r') || msg[1] != ' ')
 		return -1;
 	at = msg + 2;
+	out->sent_us = 0;
+	if (msg[0] == 'r') {
+		for (n = 0; at < end && *at >= '0' && *at <= '9'; at++, n++) {
+			if (n == SIO_EMIT_TIME_MAX)
+				return -1;
+			out->sent_us = out->sent_us * 10 + (*at - '0');
+		}
+		if (n == 0 || at == end || *at++ != ' ')
+			return -1;
+	}
 	if (!(sp = memchr(at, ' ', (size_t)(end - at))) || sp == at ||
 	    (n = (size_t)(sp - at)) > SIO_EMIT_SID_MAX)
 		return -1;

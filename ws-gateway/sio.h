@@ -11,6 +11,7 @@
 #define SIO_SMALL_MAX 512	/* ceiling for the fixed-size encoders' output */
 #define SIO_EMIT_SID_MAX 32	/* socket id in a bus emit (ours are 20 characters) */
 #define SIO_EMIT_EVENT_MAX 32	/* event name in a bus emit */
+#define SIO_EMIT_TIME_MAX 18	/* digits of a relay's µs time stamp */
 
 enum sio_type {
 	SIO_CONNECT = 0,
@@ -56,13 +57,15 @@ char *sio_encode_event(const char *name, json_object *payload, size_t *len);
 char *sio_encode_event_raw(const char *name, const char *raw, size_t rawlen, size_t *len);
 
 /* An event for one socket as the gateways pass it over Redis (gwlua.h send_raw):
- * "e <sid> <event>[ <data JSON>]". The data is not parsed here: it goes to the client as it
- * came (sio_encode_event_raw). */
+ * "e <sid> <event>[ <data JSON>]", or for a relay "r <µs> <sid> <event>[ <data JSON>]" with
+ * the sending gateway's wall clock when the event arrived there (room.c). The data is not
+ * parsed here: it goes to the client as it came (sio_encode_event_raw). */
 struct sio_emit {
 	char sid[SIO_EMIT_SID_MAX + 1];
 	char event[SIO_EMIT_EVENT_MAX + 1];
 	const char *data;		/* into the message; data_len 0: no payload */
 	size_t data_len;
+	int64_t sent_us;		/* a relay's arrival time, else 0 */
 };
 /* 0 and *out filled, or -1 when msg is not of that form (or a part is over its ceiling). */
 int sio_emit_split(const char *msg, size_t len, struct sio_emit *out);

@@ -23,7 +23,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *ev;
 
 	if (sio_emit_split((const char *)data, size, &em) == 0) {
-		if (em.data + em.data_len != (const char *)data + size)
+		if (em.data + em.data_len != (const char *)data + size ||
+		    (em.sent_us != 0 && data[0] != 'r') || em.sent_us < 0)
 			abort();
 		ev = sio_encode_event_raw(em.event, em.data, em.data_len, &len);
 		if (ev && (len < 6 || memcmp(ev, "42[\"", 4) != 0 || ev[len - 1] != ']' ||

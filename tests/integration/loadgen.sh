@@ -64,6 +64,17 @@ t_like "$(j flows-nginx flows.steps.offer_relay.same.n) $(j flows-nginx flows.st
 	'^[1-9][0-9]* [0-9.]+$' "flows via nginx: per-step latencies"
 
 # ---- flows straight to both gateways --------------------------------------------------------
+# relayed PATH: relayed frames both gateways have counted on that path (their /metrics).
+relayed() {
+	local port n sum=0
+	for port in "${PORTS[@]}"; do
+		n=$(curl -s "http://127.0.0.1:$port/metrics" |
+			sed -n "s/^napalmsky_gateway_relay_seconds_count{.*path=\"$1\"} \([0-9]*\)$/\1/p")
+		sum=$((sum + ${n:-0}))
+	done
+	echo "$sum"
+}
+LOCAL0=$(relayed local) REMOTE0=$(relayed remote)
 run flows-direct --mode flows --flows 20 --duration 5 --users "$T_TMP/flows-direct.txt" \
 	--url "$GW1" --url "$GW2" --procs 2
 t_is "$RC" 0 "flows direct: exit 0" "$(cat "$T_TMP/flows-direct.out")"
@@ -73,6 +84,16 @@ t_is "$(j flows-direct errors.total)" 0 "flows direct: no errors" "$(cat "$T_TMP
 t_like "$(j flows-direct flows.steps.invite_notify.cross.n) $(j flows-direct flows.steps.ice_relay.cross.n)" \
 	'^[1-9][0-9]* [1-9][0-9]*$' "flows direct: cross-gateway step latencies"
 t_is "$(stack_redis_cli --scan --pattern 'ns:room:*' | wc -l | tr -d ' ')" 0 "flows: no room left behind"
+# Every offer, answer and ICE candidate the loadgen timed was delivered by a gateway, which
+# counted it: same-gateway pairs on the local path, cross-gateway pairs on the remote one
+# (chat lines and flows cut off at the end add to both).
+steps() { local s n=0; for s in offer_relay answer_relay ice_relay; do n=$((n + $(j flows-direct "flows.steps.$s.$1.n"))); done; echo $n; }
+SAME=$(steps same) CROSS=$(steps cross)
+LOCAL=$(($(relayed local) - LOCAL0)) REMOTE=$(($(relayed remote) - REMOTE0))
+t_ok "flows direct: the gateways' relay_seconds{path=local} counted every same-gateway relay ($LOCAL >= $SAME > 0)" \
+	test "$SAME" -gt 0 -a "$LOCAL" -ge "$SAME"
+t_ok "flows direct: relay_seconds{path=remote} counted every cross-gateway relay ($REMOTE >= $CROSS > 0)" \
+	test "$CROSS" -gt 0 -a "$REMOTE" -ge "$CROSS"
 
 # ---- churn ----------------------------------------------------------------------------------
 run churn --mode churn --rate 50 --duration 3 --users "$T_TMP/connect.txt" --url "$GW1" --url "$GW2" "${PIDS[@]}"

@@ -222,6 +222,23 @@ test_sio_encode(void)
 		tap_ok(sio_emit_split("{\"type\":\"emit\"}", 15, &em) < 0, "sio: JSON is not a bus emit");
 		tap_ok(sio_emit_split("e 012345678901234567890123456789012 ev", 38, &em) < 0,
 		    "sio: bus emit sid over its ceiling refused");
+		tap_ok(sio_emit_split(m1, sizeof(m1) - 1, &em) == 0 && em.sent_us == 0,
+		    "sio: a plain bus emit has no arrival time");
+		{
+			static const char r1[] = "r 1795599238127001 AbC rtc:offer {\"offer\":{}}";
+
+			tap_ok(sio_emit_split(r1, sizeof(r1) - 1, &em) == 0 &&
+			    em.sent_us == 1795599238127001LL && strcmp(em.sid, "AbC") == 0 &&
+			    strcmp(em.event, "rtc:offer") == 0 && em.data_len == 12,
+			    "sio: a relay's emit gives its arrival time, sid, event and data");
+		}
+		tap_ok(sio_emit_split("r AbC rtc:ice {}", 16, &em) < 0,
+		    "sio: a relay's emit without its time refused");
+		tap_ok(sio_emit_split("r 12x AbC ev", 12, &em) < 0,
+		    "sio: a relay's time that is not digits refused");
+		tap_ok(sio_emit_split("r 1234567890123456789 AbC ev", 28, &em) < 0,
+		    "sio: a relay's time over its ceiling refused");
+		tap_ok(sio_emit_split("r 12", 4, &em) < 0, "sio: a relay's emit cut after its time refused");
 	}
 
 	/* What the encoder writes, the decoder reads back. */
