@@ -9,7 +9,9 @@
  *  - the file is the first part named selfie|video that has a filename (one without is a text
  *    field); other parts, and later ones of that name, are read and ignored;
  *  - every 413 of these routes says 'File too large', also when the Content-Length alone shows
- *    the body cannot fit (the configured limit, not a compile-time one, decides). */
+ *    the body cannot fit (the configured limit, not a compile-time one, decides);
+ *  - every 500 says the route's own string (§1.4), whatever failed: the file, the directory,
+ *    memory or the UPDATE; PostgreSQL unreachable or slow is 503 'Service unavailable'. */
 #include "config.h"
 
 #include <errno.h>
@@ -377,10 +379,11 @@ commit(struct api_req *req, struct upload *u)
 			ns_log_err("media: unlink %s: %s", path, strerror(errno));
 		if (e == NS_E_NOT_FOUND)
 			return answer(req, e, "User not found");
-		/* unreachable or slow: 503; anything else is ours, never the client's: 500 */
-		if (e != NS_E_DB && e != NS_E_TIMEOUT)
-			e = NS_E_INTERNAL;
-		return answer(req, e, NULL);
+		/* unreachable or slow: 503 'Service unavailable'; anything else is ours, never
+		 * the client's: the route's own 500 string (contract §1.4, §2.4) */
+		if (e == NS_E_DB || e == NS_E_TIMEOUT)
+			return answer(req, e, NULL);
+		return answer(req, NS_E_INTERNAL, k->fail_msg);
 	}
 	if (!PQgetisnull(res, 0, 0)) {
 		snprintf(old, sizeof(old), "%s", PQgetvalue(res, 0, 0));

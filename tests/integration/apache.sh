@@ -70,6 +70,17 @@ t_is "$HTTP_STATUS $(http_header Content-Type | cut -d';' -f1)" "404 application
 	"apache: an unknown route is the worker's JSON 404"
 http POST "$AP/auth/guest" -H 'Content-Type: application/json' -d '{"name":'
 t_is "$HTTP_STATUS $(json_get "$T_TMP/body" error)" "400 Invalid JSON" "apache: malformed JSON is the worker's 400"
+# A body over the site's 55 MiB cap, refused by Apache from its Content-Length alone (none
+# is sent; without the cap Apache would wait for it): the contract's JSON 413 with each
+# route's string, not Apache's HTML page.
+for r in "/media/video:File too large" "/auth/guest:Request body too large"; do
+	http POST "$AP${r%%:*}" -H "Authorization: Bearer $TOK" -H 'Content-Type: application/json' \
+		-H 'Content-Length: 60000000' --data-binary ''
+	t_is "$HTTP_STATUS/$(http_header Content-Type)/$(json_get "$T_TMP/body" error)" \
+		"413/application/json; charset=utf-8/${r#*:}" "apache: body over 55 MiB, ${r%%:*}: JSON 413"
+done
+http GET "$AP/health"
+t_is "$HTTP_STATUS" 200 "apache: still serving after the 413s"
 
 # uploads straight from the media directory, only names the API writes
 printf 'selfie bytes' >"$STACK_DIR/media/selfie-apache.jpg"

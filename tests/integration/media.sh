@@ -202,21 +202,52 @@ refuse "video over the limit" 413 "File too large" video -F "video=@$FX/big.mp4;
 t_is "$(db_url video_url)" "$video_url" "refusals left users.video_url alone"
 
 # ---- the row cannot be written: the new file is removed, the old one kept ----------------
+# A write the database refuses answers the route's own 500 string (contract §1.4, §2.4).
 stack_psql -q >/dev/null 2>&1 <<'EOF'
 CREATE FUNCTION media_test_refuse() RETURNS trigger LANGUAGE plpgsql AS
 	$$BEGIN RAISE EXCEPTION 'refused by the media test'; END$$;
-CREATE TRIGGER media_test_refuse BEFORE UPDATE OF selfie_url ON users
-	FOR EACH ROW WHEN (NEW.selfie_url LIKE '%.webp') EXECUTE FUNCTION media_test_refuse();
+CREATE TRIGGER media_test_refuse BEFORE UPDATE OF selfie_url, video_url ON users
+	FOR EACH ROW WHEN (NEW.selfie_url LIKE '%.webp' OR NEW.video_url LIKE '%.webm')
+	EXECUTE FUNCTION media_test_refuse();
 EOF
-refuse "UPDATE fails" 500 "Internal server error" selfie -F "selfie=@$FX/a.webp;type=image/webp"
+refuse "UPDATE fails" 500 "Failed to upload image" selfie -F "selfie=@$FX/a.webp;type=image/webp"
 t_is "$(db_url selfie_url)" "$LAST_URL" "UPDATE fails: selfie_url unchanged"
+refuse "UPDATE fails (video)" 500 "Failed to upload video" video -F "video=@$FX/a.webm;type=video/webm"
+t_is "$(db_url video_url)" "$video_url" "UPDATE fails (video): video_url unchanged"
 stack_psql -qc 'DROP TRIGGER media_test_refuse ON users' >/dev/null
+# The file cannot be created: the same strings. Root ignores directory permissions.
+if [ "$(id -u)" != 0 ]; then
+	media_mode=$(stat -c %a "$MEDIA_DIR")
+	chmod 0555 "$MEDIA_DIR"
+	refuse "media dir not writable" 500 "Failed to upload image" selfie -F "selfie=@$FX/a.png;type=image/png"
+	refuse "media dir not writable (video)" 500 "Failed to upload video" video \
+		-F "video=@$FX/a.mov;type=video/mp4"
+	chmod "$media_mode" "$MEDIA_DIR"
+else
+	t_skip 4 "running as root: directory permissions do not apply"
+fi
 stack_stop_pg
 refuse "PostgreSQL down" 503 "Service unavailable" selfie -F "selfie=@$FX/a.png;type=image/png"
 stack_start_pg >/dev/null 2>&1 || t_bail "PostgreSQL did not restart"
 poll_status 15 GET "$STACK_URL/health" 200
 upload selfie -F "selfie=@$FX/a.png;type=image/png"
 check_stored selfie selfieUrl "$FX/a.png" image/png png "after PostgreSQL is back"
+
+# ---- bodies over nginx's client_max_body_size (55m) --------------------------------------
+# nginx refuses them from the Content-Length alone, before a worker sees anything, and must
+# still answer the contract's JSON 413, not its HTML page. No body is sent: cheap.
+over_nginx() {	# PATH WANT_ERROR
+	http POST "$STACK_URL$1" -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
+		-H 'Content-Length: 60000000' --data-binary ''
+	t_is "$HTTP_STATUS/$(err)" "413/$2" "over client_max_body_size, $1: 413 $2"
+	t_is "$(http_header Content-Type)/$(http_header X-Content-Type-Options)" \
+		"application/json; charset=utf-8/nosniff" "over client_max_body_size, $1: JSON, security headers"
+}
+over_nginx /media/video "File too large"
+over_nginx /media/selfie/ "File too large"
+over_nginx /auth/guest "Request body too large"
+http GET "$STACK_URL/health"
+t_is "$HTTP_STATUS" 200 "over client_max_body_size: nginx still serves (/health 200)"
 
 # ---- the workers survived every bad request ----------------------------------------------
 t_is "$(stack_pids api | sort | tr '\n' ' ')" "$workers_before" "the same two workers served throughout"
