@@ -157,6 +157,24 @@ respond_ip_banned(struct api_req *req, const char *reason)
 	api_respond_error_body(req, NS_E_FORBIDDEN, b);
 }
 
+enum ns_err
+api_guard_ip_ban(struct api_req *req)
+{
+	char reason[API_IP_REASON_MAX];
+	int banned;
+
+	if (!req->app)
+		return NS_OK;
+	banned = api_cache_ip_banned(req->app, req->remote_addr, reason, sizeof(reason));
+	if (banned == 1) {
+		respond_ip_banned(req, reason);
+		return NS_E_FORBIDDEN;
+	}
+	if (banned < 0)
+		ns_log_warn("IP-ban check for %s failed; request let through", req->remote_addr);
+	return NS_OK;
+}
+
 /* The bearer token: "Bearer " (any case) removed, else the whole header. */
 static const char *
 bearer(const struct api_req *req)

@@ -15,6 +15,9 @@
 
 /* r is NULL when no route matched (the IP ban still applies). */
 enum ns_err api_guard_pre(struct api_req *req, const struct api_route *r);
+/* The IP ban alone, for the answers given before api_guard_pre (CORS preflights and refused
+ * origins): NS_E_FORBIDDEN with the ban's 403 sent, else NS_OK. */
+enum ns_err api_guard_ip_ban(struct api_req *req);
 /* The route's guard; sets req->auth. */
 enum ns_err api_guard_run(struct api_req *req, const struct api_route *r);
 /* After the handler answered: limiters that count responses (auth: status >= 400). */

@@ -233,10 +233,13 @@ route(struct api_req *req, const struct api_route *routes, size_t n)
 	m = api_router_match(routes, n, req->method, req->path, &r, req->params, &req->nparams,
 	    allow, sizeof(allow));
 
-	/* CORS (§1.9): the webhook ignores Origin; everything else refuses unknown origins. */
+	/* CORS (§1.9): the webhook ignores Origin; everything else refuses unknown origins. The
+	 * answers given here still come after the IP ban (§1.7: checked first, every request),
+	 * which is then asked on its own: api_guard_pre would also count the limiter. */
 	if (req->has_origin && !(r && r->guard == API_GUARD_STRIPE)) {
 		if (!api_router_origin_allowed(req->cfg->allowed_origins, req->origin)) {
-			api_respond_error(req, NS_E_FORBIDDEN, "Origin not allowed");
+			if (api_guard_ip_ban(req) == NS_OK)
+				api_respond_error(req, NS_E_FORBIDDEN, "Origin not allowed");
 			return NULL;
 		}
 		api_resp_header(req, "Access-Control-Allow-Origin", req->origin);
@@ -244,6 +247,8 @@ route(struct api_req *req, const struct api_route *routes, size_t n)
 		api_resp_header(req, "Vary", "Origin");
 	}
 	if (strcmp(req->method, "OPTIONS") == 0) {
+		if (api_guard_ip_ban(req) != NS_OK)
+			return NULL;
 		api_resp_header(req, "Access-Control-Allow-Methods", CORS_METHODS);
 		if (req->acr_headers[0]) {
 			api_resp_header(req, "Access-Control-Allow-Headers", req->acr_headers);

@@ -244,6 +244,21 @@ t_is "$HTTP_STATUS $(json_get "$T_TMP/body" error) $(json_get "$T_TMP/body" requ
 get /room/queue ""
 t_is "$HTTP_STATUS" 401 "queue: no token → 401"
 
+# No filtering by gender, paid status or account type (§2.5): an unpaid guest (32) and a
+# permanent account with an email (33) who are available are listed like everyone else,
+# and the page holds every gender.
+seed_users 32 33 unpaid >/dev/null || t_bail "seeding users 32 and 33 failed"
+psql_q -c "UPDATE users SET account_type = 'permanent', email = 'seed33@example.com',
+	password_hash = '\$2b\$04\$notarealhashnotarealhashnotarealhashnotarealhashnot'
+	WHERE user_id = '$(uid 33)'" >/dev/null || t_bail "making user 33 permanent failed"
+seed_available 32 33 $((BASE + 300000)) 1 || t_bail "seeding presence of 32 and 33 failed"
+get "/room/queue?limit=500" "$TOK"
+t_is "$HTTP_STATUS $(jval "$T_TMP/body" "b.users.map(u => u.userId).filter(id => ['$(uid 32)', '$(uid 33)'].includes(id)).join(' ')")" \
+	"200 $(uid 32) $(uid 33)" "queue: an available unpaid guest and an available permanent account are listed"
+t_is "$(jval "$T_TMP/body" '[...new Set(b.users.map(u => u.gender))].sort().join(",")')" \
+	"female,male,nonbinary,unspecified" "queue: users of every gender are listed"
+"$PROBE" clear "$(uid 32)"; "$PROBE" clear "$(uid 33)"	# the sections below count candidates
+
 # ---- /room/history and /room/me --------------------------------------------------------------
 psql_q <<EOF || t_bail "seeding history failed"
 INSERT INTO chat_history (session_id, user_id, partner_id, partner_name, room_id, started_at, duration, messages, created_at)
