@@ -22,6 +22,7 @@
 #include "gw.h"
 #include "gwlua.h"
 #include "invite.h"
+#include "payload.h"
 #include "pg.h"
 
 #define NUM_MAX 24
@@ -214,36 +215,6 @@ pending_new(const struct conn *c)
 	return p;
 }
 
-/* requestedSeconds: a JSON integer (or an integral number) in [call_seconds_min, 1800]. */
-static int
-seconds(struct gw *g, json_object *payload, int64_t *out)
-{
-	json_object *v;
-	double d;
-
-	if (!json_object_is_type(payload, json_type_object) ||
-	    !json_object_object_get_ex(payload, "requestedSeconds", &v))
-		return 0;
-	if (json_object_is_type(v, json_type_int))
-		*out = json_object_get_int64(v);
-	else if (json_object_is_type(v, json_type_double)) {
-		d = json_object_get_double(v);
-		if (!(d >= -1e9 && d <= 1e9) || d != (double)(int64_t)d)
-			return 0;	/* also NaN */
-		*out = (int64_t)d;
-	} else
-		return 0;
-	return *out >= g->cfg->call_seconds_min && *out <= INVITE_SECONDS_MAX;
-}
-
-/* A UUID field of an object payload, normalised, or 0. */
-static int
-uuid_field(json_object *payload, const char *key, char out[NS_UUID_LEN + 1])
-{
-	return json_object_is_type(payload, json_type_object) &&
-	    ns_rand_uuid_parse(ns_json_get_str(payload, key), out);
-}
-
 static int
 paying(const char *status)
 {
@@ -349,12 +320,13 @@ invite_call(struct gw *g, struct conn *c, json_object *payload)
 		free(p);
 		return;
 	}
-	if (!uuid_field(payload, "toUserId", p->to) || strcmp(p->to, c->user_id) == 0) {
+	if (!payload_uuid(payload, "toUserId", p->to) || strcmp(p->to, c->user_id) == 0) {
 		declined(g, c, p->invite_id, "invalid_target");
 		free(p);
 		return;
 	}
-	p->secs_ok = seconds(g, payload, &p->secs);
+	p->secs_ok = payload_seconds(payload, g->cfg->call_seconds_min, INVITE_SECONDS_MAX,
+	    &p->secs);
 	params[0] = p->uid;
 	params[1] = p->to;
 	if (!pg_read(g->pg, check_sql, 2, params, on_checked, p)) {
@@ -389,7 +361,7 @@ invite_accept(struct gw *g, struct conn *c, json_object *payload)
 		return;
 	if (!(p = pending_new(c)))
 		return;
-	if (!uuid_field(payload, "inviteId", p->invite_id)) {
+	if (!payload_uuid(payload, "inviteId", p->invite_id)) {
 		invite_error(g, c, "Invite not found or expired");
 		free(p);
 		return;
@@ -398,7 +370,8 @@ invite_accept(struct gw *g, struct conn *c, json_object *payload)
 		free(p);
 		return;
 	}
-	p->secs_ok = seconds(g, payload, &p->secs);
+	p->secs_ok = payload_seconds(payload, g->cfg->call_seconds_min, INVITE_SECONDS_MAX,
+	    &p->secs);
 	a[0] = p->invite_id;
 	a[1] = p->uid;
 	a[2] = p->sid;
@@ -416,7 +389,7 @@ invite_decline(struct gw *g, struct conn *c, json_object *payload)
 	char id[NS_UUID_LEN + 1];
 	const char *a[2];
 
-	if (!c->authed || !uuid_field(payload, "inviteId", id))
+	if (!c->authed || !payload_uuid(payload, "inviteId", id))
 		return;
 	a[0] = id;
 	a[1] = c->user_id;
@@ -429,7 +402,7 @@ invite_rescind(struct gw *g, struct conn *c, json_object *payload)
 	char to[NS_UUID_LEN + 1];
 	const char *a[2];
 
-	if (!c->authed || !uuid_field(payload, "toUserId", to))
+	if (!c->authed || !payload_uuid(payload, "toUserId", to))
 		return;
 	a[0] = c->user_id;
 	a[1] = to;
@@ -443,7 +416,7 @@ invite_extend(struct gw *g, struct conn *c, json_object *payload)
 	char to[NS_UUID_LEN + 1], ext[NUM_MAX], cap[NUM_MAX], tol[NUM_MAX], extra[NUM_MAX];
 	const char *a[6];
 
-	if (!c->authed || !uuid_field(payload, "toUserId", to))
+	if (!c->authed || !payload_uuid(payload, "toUserId", to))
 		return;
 	a[0] = c->user_id;
 	a[1] = to;

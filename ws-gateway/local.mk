@@ -14,6 +14,7 @@ ws_gateway_napalmsky_gateway_SOURCES = \
 	ws-gateway/gwlua.c ws-gateway/gwlua.h ws-gateway/sha1.c ws-gateway/sha1.h \
 	ws-gateway/invite.c ws-gateway/invite.h \
 	ws-gateway/room.c ws-gateway/room.h \
+	ws-gateway/payload.c ws-gateway/payload.h \
 	ws-gateway/callend.c ws-gateway/callend.h \
 	ws-gateway/sched.c ws-gateway/sched.h \
 	ws-gateway/eio.c ws-gateway/eio.h \
@@ -36,7 +37,8 @@ check_PROGRAMS += tests/unit/test_eio_sio
 TESTS += tests/unit/test_eio_sio
 UNIT_TESTS += tests/unit/test_eio_sio
 tests_unit_test_eio_sio_SOURCES = tests/unit/test_eio_sio.c tests/unit/tap.h \
-	ws-gateway/eio.c ws-gateway/sio.c shared/json.c shared/err.c
+	ws-gateway/eio.c ws-gateway/sio.c ws-gateway/payload.c shared/json.c shared/err.c \
+	shared/rand.c shared/valid.c
 tests_unit_test_eio_sio_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/ws-gateway
 tests_unit_test_eio_sio_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 tests_unit_test_eio_sio_LDADD = $(JSONC_LIBS)
@@ -44,7 +46,7 @@ tests_unit_test_eio_sio_LDADD = $(JSONC_LIBS)
 if FUZZ
 noinst_PROGRAMS += tests/fuzz/fuzz_sio
 tests_fuzz_fuzz_sio_SOURCES = tests/fuzz/fuzz_sio.c ws-gateway/eio.c ws-gateway/sio.c \
-	shared/json.c shared/err.c
+	ws-gateway/payload.c shared/json.c shared/err.c shared/rand.c shared/valid.c
 tests_fuzz_fuzz_sio_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/ws-gateway
 tests_fuzz_fuzz_sio_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined -g -O1

@@ -18,6 +18,7 @@
 #include "gwlua.h"
 #include "invite.h"
 #include "metrics.h"
+#include "payload.h"
 #include "room.h"
 #include "sio.h"
 
@@ -88,13 +89,6 @@ num(char buf[NUM_MAX], int64_t v)
 	return buf;
 }
 
-static int
-room_id(json_object *payload, char out[NS_UUID_LEN + 1])
-{
-	return json_object_is_type(payload, json_type_object) &&
-	    ns_rand_uuid_parse(ns_json_get_str(payload, "roomId"), out);
-}
-
 static void
 on_joined(struct gw *g, redisReply *reply, void *arg)
 {
@@ -117,7 +111,7 @@ room_join(struct gw *g, struct conn *c, json_object *payload)
 		invite_error(g, c, "Not authenticated");
 		return;
 	}
-	if (!room_id(payload, rid)) {
+	if (!payload_uuid(payload, "roomId", rid)) {
 		invite_error(g, c, "Room not found");
 		return;
 	}
@@ -186,19 +180,16 @@ relay(struct gw *g, struct conn *c, const char *rid, const char *event, json_obj
 	json_object_put(data);
 }
 
-/* rtc:*: field must be an object (or null where allowed), else the event is dropped. */
+/* rtc:*: a field that is not what payload_rtc() accepts drops the event. */
 static void
 rtc_relay(struct gw *g, struct conn *c, json_object *payload, const char *event,
     const char *field, int null_ok)
 {
 	char rid[NS_UUID_LEN + 1];
-	json_object *v = NULL, *o;
+	json_object *v, *o;
 
-	if (!c->authed || !room_id(payload, rid))
-		return;
-	if (!json_object_object_get_ex(payload, field, &v) && !null_ok)
-		return;
-	if (v ? !json_object_is_type(v, json_type_object) : !null_ok)
+	if (!c->authed || !payload_uuid(payload, "roomId", rid) ||
+	    !payload_rtc(payload, field, null_ok, &v))
 		return;
 	o = ns_json_obj();
 	ns_json_set(o, field, v ? json_object_get(v) : NULL);
@@ -224,38 +215,6 @@ room_ice(struct gw *g, struct conn *c, json_object *payload)
 	rtc_relay(g, c, payload, "rtc:ice", "candidate", 1);
 }
 
-/* §3.7: remove every <…> (the shortest match from each '<'), cut to ROOM_CHAT_MAX
- * characters, trim. Returns a malloc'd string, or NULL when nothing is left. */
-static char *
-chat_text(const char *s, size_t len)
-{
-	char *out = malloc(len + 1);
-	const char *t;
-	size_t i, n = 0, keep;
-
-	if (!out)
-		return NULL;
-	for (i = 0; i < len; i++) {
-		const char *gt;
-
-		if (s[i] == '<' && (gt = memchr(s + i + 1, '>', len - i - 1))) {
-			i = (size_t)(gt - s);
-			continue;
-		}
-		out[n++] = s[i];
-	}
-	n = ns_valid_utf8_truncate(out, n, ROOM_CHAT_MAX);
-	keep = n;
-	t = ns_valid_trim(out, &keep);
-	if (keep == 0) {
-		free(out);
-		return NULL;
-	}
-	memmove(out, t, keep);
-	out[keep] = '\0';
-	return out;
-}
-
 void
 room_chat(struct gw *g, struct conn *c, json_object *payload)
 {
@@ -264,14 +223,14 @@ room_chat(struct gw *g, struct conn *c, json_object *payload)
 	const char *s = "";
 	size_t len = 0;
 
-	if (!c->authed || !room_id(payload, rid))
+	if (!c->authed || !payload_uuid(payload, "roomId", rid))
 		return;
 	if (json_object_object_get_ex(payload, "text", &v) &&
 	    json_object_is_type(v, json_type_string)) {
 		s = json_object_get_string(v);
 		len = (size_t)json_object_get_string_len(v);
 	}
-	if (!(text = chat_text(s, len)))
+	if (!(text = payload_chat_text(s, len, ROOM_CHAT_MAX)))
 		return;
 	o = ns_json_obj();
 	ns_json_set_str(o, "from", c->user_id);
@@ -288,7 +247,7 @@ room_give_social(struct gw *g, struct conn *c, json_object *payload)
 	char rid[NS_UUID_LEN + 1];
 	json_object *v, *o;
 
-	if (!c->authed || !room_id(payload, rid) ||
+	if (!c->authed || !payload_uuid(payload, "roomId", rid) ||
 	    !json_object_object_get_ex(payload, "socials", &v) || !ns_valid_socials(v))
 		return;
 	o = ns_json_obj();
@@ -305,7 +264,7 @@ room_end(struct gw *g, struct conn *c, json_object *payload)
 	char rid[NS_UUID_LEN + 1], now[NUM_MAX];
 	const char *a[3];
 
-	if (!c->authed || !room_id(payload, rid))
+	if (!c->authed || !payload_uuid(payload, "roomId", rid))
 		return;
 	a[0] = rid;
 	a[1] = c->user_id;

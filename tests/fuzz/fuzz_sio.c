@@ -1,6 +1,8 @@
 /* fuzz_sio: one WebSocket text frame through the Engine.IO and Socket.IO decoders, then
- * whatever decoded back through the encoders, which must read back the same way; and the
- * same bytes as a bus emit ("e <sid> <event> <data>") through its splitter and encoder. */
+ * whatever decoded back through the encoders, which must read back the same way, and an
+ * event's payload through the field readers of the handlers (payload.h); the same bytes as
+ * a bus emit ("e <sid> <event> <data>") through its splitter and encoder, and as a chat
+ * line. */
 #include "config.h"
 
 #include <stdint.h>
@@ -8,9 +10,62 @@
 #include <string.h>
 
 #include "eio.h"
+#include "payload.h"
+#include "valid.h"
 #include "sio.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define CHAT_MAX 500	/* room.h ROOM_CHAT_MAX */
+
+/* A chat line comes out non-empty, trimmed, no longer, within its ceiling, still UTF-8 when
+ * it came in as UTF-8, and with no '>' after a '<' (every <…> was removed). */
+static void
+chat_check(const char *s, size_t len)
+{
+	char *out = payload_chat_text(s, len, CHAT_MAX);
+	size_t n, k;
+	const char *lt;
+
+	if (!out)
+		return;
+	n = strlen(out);
+	k = n;
+	if (n == 0 || n > len || ns_valid_trim(out, &k) != out || k != n)
+		abort();
+	if (ns_valid_utf8(s, len) && (!ns_valid_utf8(out, n) || ns_valid_utf8_len(out, n) > CHAT_MAX))
+		abort();
+	if ((lt = memchr(out, '<', n)) && memchr(lt, '>', n - (size_t)(lt - out)))
+		abort();
+	free(out);
+}
+
+/* Whatever the readers accept is what the handlers rely on. */
+static void
+payload_check(json_object *arg)
+{
+	static const char *const keys[] = { "roomId", "inviteId", "toUserId" };
+	char id[NS_UUID_LEN + 1], again[NS_UUID_LEN + 1];
+	json_object *v;
+	int64_t secs;
+	size_t i;
+	int null_ok;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (payload_uuid(arg, keys[i], id) && (strlen(id) != NS_UUID_LEN ||
+		    !ns_rand_uuid_parse(id, again) || strcmp(again, id) != 0 ||
+		    strspn(id, "0123456789abcdef-") != NS_UUID_LEN))
+			abort();
+	if (payload_seconds(arg, 60, 1800, &secs) && (secs < 60 || secs > 1800))
+		abort();
+	for (null_ok = 0; null_ok < 2; null_ok++)
+		if (payload_rtc(arg, "candidate", null_ok, &v) &&
+		    (v ? !json_object_is_type(v, json_type_object) : !null_ok))
+			abort();
+	if (json_object_is_type(arg, json_type_object) &&
+	    json_object_object_get_ex(arg, "text", &v) && json_object_is_type(v, json_type_string))
+		chat_check(json_object_get_string(v), (size_t)json_object_get_string_len(v));
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -32,12 +87,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		free(ev);
 	}
+	chat_check((const char *)data, size);
 	if (eio_decode((const char *)data, size, &ep) < 0 || ep.type != EIO_MESSAGE)
 		return 0;
 	if (sio_decode(ep.data, ep.len, &sp) != SIO_OK)
 		return 0;
 	sio_encode_connect_error(buf, sizeof(buf), sp.ns, sp.event ? sp.event : "m");
 	if (sp.type == SIO_EVENT) {
+		payload_check(sp.arg);
 		ev = sio_encode_event(sp.event, sp.arg, &len);
 		if (ev) {
 			/* Our own output must always decode, to the same event name. */

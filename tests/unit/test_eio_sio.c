@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "eio.h"
+#include "json.h"
+#include "payload.h"
 #include "sio.h"
 #include "tap.h"
 
@@ -262,11 +264,97 @@ test_sio_encode(void)
 	free(ev);
 }
 
+static json_object *
+obj(const char *text)
+{
+	json_object *o = NULL;
+
+	if (ns_json_parse_object(text, strlen(text), &o) != NS_OK)
+		return NULL;
+	return o;
+}
+
+/* chat_text(in) is want (NULL: nothing left) */
+static void
+chat_is(const char *in, const char *want, const char *desc)
+{
+	char *got = payload_chat_text(in, strlen(in), 10);
+
+	if (want)
+		tap_ok(got && strcmp(got, want) == 0, "%s", desc);
+	else
+		tap_ok(got == NULL, "%s", desc);
+	free(got);
+}
+
+static void
+test_payload(void)
+{
+	char id[NS_UUID_LEN + 1];
+	json_object *o, *v;
+	int64_t secs = -1;
+
+	o = obj("{\"roomId\":\"0C97E781-EDDE-4E97-8387-057D66C26917\",\"requestedSeconds\":300}");
+	tap_ok(payload_uuid(o, "roomId", id) && strcmp(id, "0c97e781-edde-4e97-8387-057d66c26917") == 0,
+	    "payload: a UUID field is read and lower-cased");
+	tap_ok(!payload_uuid(o, "inviteId", id), "payload: a missing UUID field is refused");
+	tap_ok(payload_seconds(o, 60, 1800, &secs) && secs == 300, "payload: requestedSeconds 300");
+	tap_ok(!payload_seconds(o, 301, 1800, &secs), "payload: requestedSeconds under the minimum");
+	json_object_put(o);
+	o = obj("{\"roomId\":\"not-a-uuid\",\"requestedSeconds\":300.0}");
+	tap_ok(!payload_uuid(o, "roomId", id), "payload: a malformed UUID is refused");
+	tap_ok(payload_seconds(o, 60, 1800, &secs) && secs == 300,
+	    "payload: requestedSeconds 300.0 (no fraction) is 300");
+	json_object_put(o);
+	o = obj("{\"requestedSeconds\":300.5}");
+	tap_ok(!payload_seconds(o, 60, 1800, &secs), "payload: requestedSeconds with a fraction refused");
+	json_object_put(o);
+	o = obj("{\"requestedSeconds\":1e300}");
+	tap_ok(!payload_seconds(o, 60, 1800, &secs), "payload: requestedSeconds 1e300 refused");
+	json_object_put(o);
+	o = obj("{\"requestedSeconds\":\"300\"}");
+	tap_ok(!payload_seconds(o, 60, 1800, &secs), "payload: requestedSeconds as a string refused");
+	json_object_put(o);
+	o = json_object_new_array();
+	tap_ok(!payload_uuid(o, "roomId", id) && !payload_seconds(o, 60, 1800, &secs) &&
+	    !payload_rtc(o, "candidate", 1, &v), "payload: an array payload has no fields");
+	json_object_put(o);
+
+	o = obj("{\"offer\":{\"type\":\"offer\"},\"candidate\":null,\"answer\":\"x\"}");
+	tap_ok(payload_rtc(o, "offer", 0, &v) && json_object_is_type(v, json_type_object),
+	    "payload: rtc offer object accepted");
+	tap_ok(!payload_rtc(o, "answer", 0, &v), "payload: rtc answer that is a string refused");
+	tap_ok(payload_rtc(o, "candidate", 1, &v) && v == NULL, "payload: rtc candidate null accepted");
+	tap_ok(!payload_rtc(o, "candidate", 0, &v), "payload: null refused where not allowed");
+	tap_ok(!payload_rtc(o, "sdp", 0, &v), "payload: a missing rtc field refused");
+	tap_ok(payload_rtc(o, "sdp", 1, &v) && v == NULL,
+	    "payload: a missing candidate accepted as null");
+	json_object_put(o);
+
+	chat_is("  hi  ", "hi", "payload: chat trimmed");
+	chat_is("a<b>c", "ac", "payload: chat <tag> removed");
+	chat_is("a<b<c>d>e", "ad>e", "payload: chat removes the shortest <…> from each '<'");
+	chat_is("x < y", "x < y", "payload: chat keeps a '<' with no '>' after it");
+	chat_is("<script>", NULL, "payload: chat of only a tag is nothing");
+	chat_is("   ", NULL, "payload: chat of only spaces is nothing");
+	chat_is("0123456789abc", "0123456789", "payload: chat cut to its ceiling");
+	{
+		char *got = payload_chat_text("a \0b ", 5, 10);
+
+		tap_ok(got && strcmp(got, "a b") == 0, "payload: chat drops a NUL (\\u0000)");
+		free(got);
+	}
+	chat_is("\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
+	    "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
+	    "payload: chat ceiling counts characters, not bytes");
+}
+
 int
 main(void)
 {
 	test_eio();
 	test_sio_decode();
 	test_sio_encode();
+	test_payload();
 	return tap_done();
 }
