@@ -159,7 +159,7 @@ pg_connect(struct pg_link *p)
 	static const char *const keys[] = { "dbname", "options", "application_name",
 	    "connect_timeout", NULL };
 	const struct ns_config *cfg = p->g->cfg;
-	char opts[PG_OPTIONS_MAX], cto[16], err[PG_ERROR_MAX];
+	char opts[PG_OPTIONS_MAX], cto[16];
 	const char *vals[5];
 
 	/* A read's plan is made once, at its first use on the connection, and kept while the
@@ -178,9 +178,7 @@ pg_connect(struct pg_link *p)
 	p->conn = PQconnectStartParams(keys, vals, 1);
 	if (!p->conn || PQstatus(p->conn) == CONNECTION_BAD ||
 	    PQsetnonblocking(p->conn, 1) != 0) {
-		if (p->conn)
-			ns_log_warn("gateway: postgres: %s", pg_error(p, err, sizeof(err)));
-		drop(p, NULL);
+		drop(p, "connect failed");	/* logged and counted when libpq says why */
 		return -1;
 	}
 	p->state = PG_CONNECTING;

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Gateway limits and observability: a flooding socket is closed (1008 "rate limited") while
-# others live on; a socket that stops reading is dropped once its send queue is full; clients that compress with a 15-bit window (browsers) are understood; and
-# /metrics shows it all, to allowed addresses only.
+# others live on; a socket that stops reading is dropped once its send queue is full; clients
+# that compress with a 15-bit window (browsers) are understood; fragmented messages are
+# reassembled up to max_payload; /metrics shows it all, to allowed addresses only; /health
+# and the error counters follow Redis and PostgreSQL going away; sockets that never CONNECT
+# or stop answering pings are closed on time.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
 if ! t_node_ready; then
@@ -10,8 +13,10 @@ if ! t_node_ready; then
 fi
 CHECK=$top_srcdir/tests/integration/node/limits_check.js
 BURST=20
-# A send queue of 256 KB: the slow-consumer check fills it in seconds.
-export SOCKET_EVENTS_BURST=$BURST SOCKET_EVENTS_PER_SECOND=10 SEND_QUEUE_MAX=262144
+# A send queue of 256 KB: the slow-consumer check fills it in seconds. Messages up to 100 KB
+# (the slow check sends 60 KB offers).
+MAX=100000
+export SOCKET_EVENTS_BURST=$BURST SOCKET_EVENTS_PER_SECOND=10 SEND_QUEUE_MAX=262144 MAX_PAYLOAD=$MAX
 t_start_stack 1 1
 GW="http://127.0.0.1:$GATEWAY_PORTS"
 
@@ -49,6 +54,57 @@ t_is "$(json_get "$T_TMP/body" error)" "Not found" "... with the JSON of an unkn
 http GET "$STACK_URL/metrics"
 t_ok "nginx sends /metrics to the REST workers, not to the gateway" \
 	sh -c "! grep -q napalmsky_gateway_ '$T_TMP/body'"
+
+node_check "fragments" fragments "$GW" "$MAX"
+http GET "$GW/metrics"
+t_is "$(metric 'napalmsky_gateway_forced_closes_total{gateway="gw1",reason="protocol"}')" 1 \
+	"the oversize message's close is counted as a protocol close"
+
+# The gauges follow the sockets: 3 held (not authenticated), then none.
+node "$CHECK" hold "$GW" 3 3000 >"$T_TMP/hold.out" 2>&1 &
+HOLD=$!
+gauge_is() { curl -s "$GW/metrics" | grep -qx "napalmsky_gateway_connections{gateway=\"gw1\"} $1"; }
+t_ok "connections gauge: 3 while 3 sockets are open" stack_wait_for 10 gauge_is 3
+http GET "$GW/metrics"
+t_is "$(metric 'napalmsky_gateway_authenticated_connections{gateway="gw1"}')" 0 \
+	"authenticated_connections: 0 (none of them authenticated)"
+t_like "$(metric 'napalmsky_gateway_send_queue_bytes{gateway="gw1"}') $(metric 'napalmsky_gateway_send_queue_max_bytes{gateway="gw1"}')" \
+	'^[0-9]+ [0-9]+$' "send queue gauges reported"
+wait "$HOLD"
+t_ok "connections gauge: 0 once they closed" stack_wait_for 10 gauge_is 0
+
+# Redis away: /health says so with 503, the lost link is counted; Redis back: 200 again.
+health_is() { [ "$(curl -s -o "$T_TMP/health" -w '%{http_code}' "$GW/health")" = "$1" ]; }
+http GET "$GW/metrics"
+RERR=$(metric 'napalmsky_gateway_redis_errors_total{gateway="gw1"}')
+stack_stop_redis
+t_ok "/health is 503 while Redis is down" stack_wait_for 10 health_is 503
+t_like "$(cat "$T_TMP/health")" '"status":"unavailable".*"redis":\{"status":"down"\}' \
+	"/health names Redis as down"
+http GET "$GW/metrics"
+t_ok "redis_errors_total counted the lost link (${RERR:-none} -> $(metric 'napalmsky_gateway_redis_errors_total{gateway="gw1"}'))" \
+	test "$(metric 'napalmsky_gateway_redis_errors_total{gateway="gw1"}')" -gt "${RERR:-0}"
+stack_start_redis >/dev/null 2>&1 || t_bail "Redis did not start again"
+t_ok "/health is 200 again once Redis is back" stack_wait_for 20 health_is 200
+
+# Short timers, on a gateway restarted with them: no CONNECT within 1 s, no pong within
+# 0.5 + 1 s.
+stack__stop_name gateway TERM
+CONNECT_TIMEOUT_MS=1000 PING_INTERVAL_MS=500 PING_TIMEOUT_MS=1000 stack_start_gateways 1 >/dev/null 2>&1 ||
+	t_bail "the gateway did not start again"
+node_check "timeouts" timeouts "$GW" 1000 500 1000
+http GET "$GW/metrics"
+t_is "$(metric 'napalmsky_gateway_forced_closes_total{gateway="gw1",reason="connect_timeout"}') $(metric 'napalmsky_gateway_forced_closes_total{gateway="gw1",reason="ping_timeout"}')" \
+	"1 1" "the connect and ping timeouts are counted, once each"
+
+# PostgreSQL away: a handshake's session lookup fails, is counted, and the socket is told.
+stack_stop_pg
+http GET "$GW/metrics"
+PGERR=$(metric 'napalmsky_gateway_pg_errors_total{gateway="gw1"}')
+node_check "auth with PostgreSQL down" pgdown "$GW" "$(seed_token 1)"
+http GET "$GW/metrics"
+t_ok "pg_errors_total counted the failed lookup (${PGERR:-none} -> $(metric 'napalmsky_gateway_pg_errors_total{gateway="gw1"}'))" \
+	test "$(metric 'napalmsky_gateway_pg_errors_total{gateway="gw1"}')" -gt "${PGERR:-0}"
 
 t_is "$(stack_pids gateway | wc -l | tr -d ' ')" 1 "the gateway is still running"
 t_done

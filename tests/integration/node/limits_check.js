@@ -11,6 +11,16 @@
 //                                        a callee without deflate stops reading while the caller
 //                                        sends offers: the gateway closes the callee as a slow
 //                                        consumer, and the caller's socket lives on
+//   node limits_check.js fragments URL MAX
+//                                        a message sent in fragments is reassembled; fragments
+//                                        adding up to more than MAX bytes close with 1009
+//   node limits_check.js timeouts URL CONNECT_MS PING_INTERVAL_MS PING_TIMEOUT_MS
+//                                        no CONNECT in time, or no pong in time: closed; a
+//                                        socket that answers its pings lives on
+//   node limits_check.js hold URL N MS   N sockets CONNECTed and held for MS ms
+//   node limits_check.js pgdown URL TOKEN
+//                                        (PostgreSQL stopped) a CONNECT with a token is closed
+//                                        with 1013 "try again later", not left waiting
 'use strict';
 const WebSocket = require('ws');
 const { io } = require('socket.io-client');
@@ -191,6 +201,88 @@ async function slow(url, uid1, tok1, uid2, tok2) {
 	a.close(); b.close();
 }
 
+// Send text in pieces of n bytes as one WebSocket message (continuation frames).
+function sendFragments(ws, text, n) {
+	for (let i = 0; i < text.length; i += n)
+		ws.send(text.slice(i, i + n), { fin: i + n >= text.length, compress: false });
+}
+
+async function fragments(base, max) {
+	const ws = await open(base);
+	// A namespace CONNECT in 3-byte fragments: answered as if it came whole.
+	ws.inbox = [];
+	const answered = new Promise((res, rej) => {
+		const t = setTimeout(() => rej(new Error('no answer')), STEP_MS);
+		ws.waiter = () => { if (ws.inbox.some((m) => m.startsWith('44/frag,'))) { clearTimeout(t); res(); } };
+	});
+	sendFragments(ws, '40/frag,', 3);
+	try { await answered; pass('a message in 3-byte fragments is reassembled and answered'); }
+	catch (e) { fail('a message in 3-byte fragments is reassembled and answered', e.message); }
+	ws.waiter = null;
+	// Fragments that together pass the ceiling, each one well under it.
+	const big = '42["bench:noop",' + JSON.stringify('x'.repeat(max)) + ']';
+	sendFragments(ws, big, Math.ceil(max / 4));
+	const t = new Promise((r) => setTimeout(() => r(null), STEP_MS));
+	const closed = await Promise.race([ws.closed, t]);
+	if (closed && closed.code === 1009)
+		pass(`fragments adding up to more than ${max} bytes: closed with 1009`);
+	else fail(`fragments adding up to more than ${max} bytes: closed with 1009`, JSON.stringify(closed));
+	const other = await open(base);
+	try { await roundTrip(other); pass('the gateway serves a new socket after it'); }
+	catch (e) { fail('the gateway serves a new socket after it', e.message); }
+	other.close();
+}
+
+// A raw socket that stops after the Engine.IO open (no CONNECT) or after CONNECT (no pongs).
+function openSilent(base, connect) {
+	const url = base.replace(/^http/, 'ws') + '/socket.io/?EIO=4&transport=websocket';
+	const ws = new WebSocket(url);
+	ws.t0 = Date.now();
+	ws.closed = new Promise((r) => ws.on('close', (code) => r({ code, ms: Date.now() - ws.t0 })));
+	ws.on('message', (d) => { if (connect && d.toString()[0] === '0') ws.send('40'); });
+	ws.on('error', () => {});
+	return ws;
+}
+
+async function timeouts(base, connectMs, intervalMs, timeoutMs) {
+	const quiet = openSilent(base, false);
+	const deaf = openSilent(base, true);
+	const alive = await open(base);	// answers every ping
+	const limit = new Promise((r) => setTimeout(() => r(null), STEP_MS + connectMs + intervalMs + timeoutMs));
+	const a = await Promise.race([quiet.closed, limit]);
+	if (a && a.ms >= connectMs * 0.9 && a.ms < connectMs + 3000)
+		pass(`no CONNECT: closed after ${a.ms} ms (connect_timeout_ms ${connectMs})`);
+	else fail(`no CONNECT: closed after connect_timeout_ms ${connectMs}`, JSON.stringify(a));
+	const b = await Promise.race([deaf.closed, limit]);
+	const due = intervalMs + timeoutMs;
+	if (b && b.ms >= due * 0.9 && b.ms < due + 3000)
+		pass(`no pong: closed after ${b.ms} ms (ping interval ${intervalMs} + timeout ${timeoutMs})`);
+	else fail(`no pong: closed after ping interval + ping timeout (${due} ms)`, JSON.stringify(b));
+	try { await roundTrip(alive); pass('a socket that answers its pings lives on'); }
+	catch (e) { fail('a socket that answers its pings lives on', e.message); }
+	alive.close();
+}
+
+async function hold(base, n, ms) {
+	const socks = [];
+	for (let i = 0; i < n; i++) socks.push(await open(base));
+	pass(`${n} sockets connected`);
+	await new Promise((r) => setTimeout(r, ms));
+	socks.forEach((w) => w.close());
+}
+
+async function pgdown(base, token) {
+	const url = base.replace(/^http/, 'ws') + '/socket.io/?EIO=4&transport=websocket';
+	const ws = new WebSocket(url);
+	const closed = new Promise((r) => ws.on('close', (code, reason) => r({ code, reason: reason.toString() })));
+	ws.on('message', (d) => { if (d.toString()[0] === '0') ws.send('40' + JSON.stringify({ token })); });
+	ws.on('error', () => {});
+	const t = new Promise((r) => setTimeout(() => r(null), STEP_MS));
+	const c = await Promise.race([closed, t]);
+	if (c && c.code === 1013) pass(`the handshake is closed with 1013 "${c.reason}"`);
+	else { fail('the handshake is closed with 1013', JSON.stringify(c)); ws.terminate(); }
+}
+
 (async () => {
 	const [mode, url, arg, ...rest] = process.argv.slice(2);
 	try {
@@ -198,7 +290,11 @@ async function slow(url, uid1, tok1, uid2, tok2) {
 		else if (mode === 'flood') await flood(url, Number(arg));
 		else if (mode === 'relay') await relay(url, arg, ...rest);
 		else if (mode === 'slow') await slow(url, arg, ...rest);
-		else { console.error('usage: limits_check.js deflate|flood|relay|slow URL [BURST | UID1 TOKEN1 UID2 TOKEN2]'); process.exit(2); }
+		else if (mode === 'fragments') await fragments(url, Number(arg));
+		else if (mode === 'timeouts') await timeouts(url, Number(arg), Number(rest[0]), Number(rest[1]));
+		else if (mode === 'hold') await hold(url, Number(arg), Number(rest[0]));
+		else if (mode === 'pgdown') await pgdown(url, arg);
+		else { console.error('usage: limits_check.js deflate|flood|relay|slow|fragments|timeouts|hold URL [ARGS]'); process.exit(2); }
 	} catch (e) { fail(mode, e.message); }
 	process.exit(0);
 })();
