@@ -379,9 +379,13 @@ t_is "$(sql "SELECT count(*) FROM sessions WHERE user_id = '$ALICE' AND is_activ
 ok=0
 for _ in $(seq $REPEAT); do me "$ALICE_T1"; [ "$HTTP_STATUS" = 200 ] && ok=$((ok + 1)); done
 t_is "$ok" "$REPEAT" "login: the old session works before the login"
+BEFORE_LOGIN=$(sql "SELECT clock_timestamp()")
 login '{"email":" ALICE@example.com ","password":"correct horse"}'
 ALICE_T2=$(json_get "$B" sessionToken)
 t_is "$HTTP_STATUS" 200 "login: 200 (email case-insensitive, trimmed)"
+# §5 (user_ips "recorded at guest signup and login"); the ended session's last activity.
+t_is "$(sql "SELECT last_seen >= '$BEFORE_LOGIN' FROM user_ips WHERE user_id = '$ALICE' AND ip_address = '127.0.0.1'")|$(sql "SELECT last_active_at >= '$BEFORE_LOGIN' FROM sessions WHERE session_token = '$ALICE_T1'")" \
+	"t|t" "login: the address recorded in user_ips again; the ended session's last_active_at is the login's"
 t_is "$(http_header Cache-Control)" no-store "login: Cache-Control no-store"
 t_is "$(json_keys)" "accountType,invalidatedCount,sessionInvalidated,sessionToken,user,userId" "login: exactly the contract's fields"
 t_is "$(json_without sessionToken)" \

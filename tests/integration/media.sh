@@ -79,7 +79,8 @@ check_stored() {
 	t_is "$(db_url "${route}_url")" "$url" "$desc: users.${route}_url updated"
 	http GET "$url"
 	t_is "$HTTP_STATUS" 200 "$desc: nginx serves it"
-	t_is "$(http_header Content-Type)" "$mime" "$desc: served as $mime"
+	t_is "$(http_header Content-Type)|$(http_header X-Content-Type-Options)" "$mime|nosniff" \
+		"$desc: served as $mime, with nosniff"
 	same_bytes "$file" "$desc: served bytes equal the upload"
 	LAST_URL=$url
 }
