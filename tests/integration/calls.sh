@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Realtime phase 2 against the whole stack (PostgreSQL, Redis, 2 API workers, 2 gateways,
 # nginx): invites and their outcomes (§3.6), rooms, relays and chat (§3.7), call end by a
-# member, by the server deadline and by a disconnect (§3.8, §3.9), with the rows they leave in
+# member, by the server deadline (also when the second member never joins) and by a disconnect
+# (§3.8, §3.9), short calls under the history and completion minimums, the caller's transport
+# loss with a pending invite, a member's socket back within the grace, with the rows they leave in
 # PostgreSQL (history, completions, QR unlock, metrics, cooldowns) and the REST cache
 # invalidated. Callers sit on gateway 1 and callees on gateway 2, so every event crosses
 # gateways. Users sign up through POST /auth/guest with an admin invite code (past the
@@ -18,7 +20,7 @@ if ! command -v redis-cli >/dev/null 2>&1 || ! command -v psql >/dev/null 2>&1; 
 	exit 0
 fi
 CHECK=$top_srcdir/tests/integration/node/calls_check.js
-export INVITE_WINDOW_MS=1500 INVITE_EXTEND_MS=1500 INVITE_TOLERANCE_MS=200 CALL_GRACE_S=0 \
+export INVITE_WINDOW_MS=1500 INVITE_EXTEND_MS=1500 INVITE_CAP_MS=5000 INVITE_TOLERANCE_MS=200 CALL_GRACE_S=0 \
 	CALL_SECONDS_MIN=2 CALL_SAVE_MIN_S=1 CALL_COMPLETE_MIN_S=2 QR_UNLOCK_COMPLETIONS=1 \
 	DISCONNECT_GRACE_MS=1000 SCHED_TICK_MS=100 RL_AUTH_MAX=100000 RL_API_MAX=100000
 t_start_stack 2 2
@@ -88,14 +90,7 @@ node_check() {
 }
 info() { sed -n "s/^$1=//p" "$T_TMP/info" | tail -1; }
 # Call-end rows are written after session:finalized is sent; wait for them (bounded).
-wait_sql() {	# N QUERY: until QUERY prints N
-	local i
-	for i in $(seq 50); do
-		[ "$(sql -c "$2")" = "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
+wait_sql() { t_wait_output "$1" sql -c "$2"; }	# N QUERY: until QUERY prints N
 
 users "$T_TMP/flow.json" 'Caller A' 'Callee B' 'Bystander C'
 users "$T_TMP/refusals.json" 'R1' 'R2' 'R3' 'R4' 'R5:nocode'
@@ -106,8 +101,13 @@ users "$T_TMP/disconnect.json" 'X1' 'X2'
 users "$T_TMP/grace.json" 'G1' 'G2'
 users "$T_TMP/pgdown.json" 'P1' 'P2'
 users "$T_TMP/together.json" 'T1' 'T2' 'T3' 'T4'
+users "$T_TMP/callergone.json" 'L1' 'L2'
+users "$T_TMP/extendcap.json" 'K1' 'K2'
+users "$T_TMP/unjoined.json" 'U1' 'U2'
+users "$T_TMP/short.json" 'H1' 'H2' 'H3' 'H4'
+users "$T_TMP/reconnect.json" 'N1' 'N2'
 paid_users "$T_TMP/deadline.json" 1 2
-t_is "$(sql -c "SELECT count(*) FROM users WHERE paid_status = 'qr_grace_period'")" 23 "23 guests past the paywall (and 1 unpaid)"
+t_is "$(sql -c "SELECT count(*) FROM users WHERE paid_status = 'qr_grace_period'")" 35 "35 guests past the paywall (and 1 unpaid)"
 
 # ---- the whole call -----------------------------------------------------------------------
 A=$(uid_of "$T_TMP/flow.json" 0) B=$(uid_of "$T_TMP/flow.json" 1)
@@ -213,6 +213,37 @@ t_is "$(sql -c "SELECT count(*) FROM cooldowns c JOIN users a ON a.user_id IN (c
 # ---- transport loss with a pending invite ---------------------------------------------------
 node_check grace "$T_TMP/grace.json"
 
+# ---- caller gone: transport loss of the caller with a pending invite ---------------------------
+node_check callergone "$T_TMP/callergone.json"
+L1=$(uid_of "$T_TMP/callergone.json" 0)
+t_is "$(sql -c "SELECT count(*) || ' ' || bool_and(expires_at > now() + interval '50 minutes' AND expires_at < now() + interval '70 minutes')
+	FROM cooldowns WHERE '$L1' IN (user_id_1, user_id_2)")" "1 true" "callergone: 1 h pair cooldown"
+
+# ---- call:extend-wait capped after createdAt (INVITE_CAP_MS=5000 stands for 300 s) -----------
+node_check extendcap "$T_TMP/extendcap.json"
+
+# ---- the second member never joins: deadline from room creation ----------------------------------
+node_check unjoined "$T_TMP/unjoined.json"
+
+# ---- short calls: no history under CALL_SAVE_MIN_S, no completion under CALL_COMPLETE_MIN_S --------
+node_check short "$T_TMP/short.json"
+ROOMS=$(info short_rooms)
+R1=${ROOMS%,*} R2=${ROOMS#*,}
+H1=$(uid_of "$T_TMP/short.json" 0)
+if wait_sql 2 "SELECT count(*) FROM chat_history WHERE room_id = '$R2'"; then
+	t_pass "short: d = 1 (>= CALL_SAVE_MIN_S): a history row for each participant"
+else t_fail "short: d = 1 (>= CALL_SAVE_MIN_S): a history row for each participant" "$(sql -c "SELECT room_id, duration FROM chat_history WHERE room_id = '$R2'")"; fi
+t_is "$(sql -c "SELECT string_agg(DISTINCT duration::text, ',') FROM chat_history WHERE room_id = '$R2'")" 1 "short: d = 1: duration 1"
+t_is "$(sql -c "SELECT count(*) FROM chat_history WHERE room_id = '$R1'") $(sql -c "SELECT count(*) FROM session_completions WHERE room_id IN ('$R1', '$R2')")" \
+	"0 0" "short: d = 0: no history row; no completion for either call (d < CALL_COMPLETE_MIN_S)"
+t_is "$(sql -c "SELECT session_count || ' ' || successful_sessions || ' ' || qr_unlocked FROM users WHERE user_id = '$H1'")" \
+	"0 0 false" "short: d = 0: no metrics, no completion in users"
+t_is "$(sql -c "SELECT count(*) FROM cooldowns WHERE '$H1' IN (user_id_1, user_id_2) AND expires_at > now() + interval '23 hours'")" 1 \
+	"short: d = 0: 24 h cooldown after the ended call"
+
+# ---- transport loss mid-call, back within the grace ----------------------------------------------
+node_check reconnect "$T_TMP/reconnect.json"
+
 # ---- PostgreSQL down at call end ------------------------------------------------------------
 node_check pgdown "$T_TMP/pgdown.json"
 ROOM=$(info pgdown_room)
@@ -223,5 +254,7 @@ t_is "$(sql -c "SELECT count(*) FROM chat_history WHERE room_id = '$ROOM'")" 2 "
 
 t_is "$(stack_redis_cli ZCARD ns:sched:room) $(stack_redis_cli --scan --pattern 'ns:room:*' | wc -l) $(stack_redis_cli --scan --pattern 'ns:uroom:*' | wc -l)" \
 	"0 0 0" "no room state left in Redis"
+t_is "$(stack_redis_cli ZCARD ns:sched:inv) $(stack_redis_cli --scan --pattern 'ns:inv:*' | wc -l)" "0 0" \
+	"no invite or expiry entry left in Redis at the end"
 t_is "$(stack_pids gateway | wc -l | tr -d ' ')" 2 "both gateways still running"
 t_done

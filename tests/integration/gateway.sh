@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Two gateways behind nginx: /health on each, socket.io-client 4.8 (websocket transport)
-# connects through nginx to both and straight to each, and garbage frames on raw websockets
-# are closed cleanly while another client of the same gateway keeps working.
+# connects through nginx to both and straight to each, the refusals of §3.1 (EIO version,
+# transport, Origin), and garbage frames and binary packets on raw websockets are closed
+# cleanly while another client of the same gateway keeps working.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
 if ! t_node_ready; then
@@ -24,9 +25,21 @@ done
 http GET "$STACK_URL/socket.io/?EIO=3&transport=websocket"
 t_is "$HTTP_STATUS" 400 "EIO=3 through nginx is 400"
 t_is "$(json_get "$T_TMP/body" code)" 5 "EIO=3 answer code 5"
+t_is "$(json_get "$T_TMP/body" message)" "Unsupported protocol version" "EIO=3 answer message (§3.1)"
 http GET "$STACK_URL/socket.io/?EIO=4&transport=polling"
 t_is "$HTTP_STATUS" 400 "transport=polling through nginx is 400"
 t_is "$(json_get "$T_TMP/body" code)" 0 "polling answer code 0"
+t_is "$(json_get "$T_TMP/body" message)" "Transport unknown" "polling answer message (§3.1)"
+# Straight to a gateway: the exact bodies, and any other transport.
+http GET "http://127.0.0.1:${PORTS[1]}/socket.io/?EIO=5&transport=websocket"
+t_is "$HTTP_STATUS $(http_body)" '400 {"code":5,"message":"Unsupported protocol version"}' "gateway 2: EIO=5 → 400 code 5"
+http GET "http://127.0.0.1:${PORTS[1]}/socket.io/?EIO=4&transport=webtransport"
+t_is "$HTTP_STATUS $(http_body)" '400 {"code":0,"message":"Transport unknown"}' "gateway 2: transport=webtransport → 400 code 0"
+
+# An upgrade whose Origin is not allowed (the stack keeps the default allowed_origins,
+# http://localhost:3000) → 403 (§3.1, §1.9), through nginx and straight to a gateway.
+node_check "through nginx" origin "$STACK_URL"
+node_check "gateway 1 direct" origin "http://127.0.0.1:${PORTS[0]}"
 
 node_check "through nginx" connect "$STACK_URL" 6
 for k in 1 2; do

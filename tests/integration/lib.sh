@@ -133,6 +133,17 @@ poll_status() {
 	done
 }
 
+# t_wait_output WANT CMD...: until CMD prints WANT, for 5 s at most (writes that follow an
+# event, such as the call-end rows after session:finalized). 1 if it never did.
+t_wait_output() {
+	local want=$1 i; shift
+	for i in $(seq 50); do
+		[ "$("$@")" = "$want" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # The whole stack, for scripts that test through nginx. Bails out (with logs) on failure.
 t_start_stack() {
 	local api_workers=${1:-2} gateways=${2:-0}

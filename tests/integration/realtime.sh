@@ -2,7 +2,8 @@
 # Realtime phase 1 against the whole stack (PostgreSQL, Redis, 2 API workers, 2 gateways,
 # nginx): handshake and `auth` outcomes (§3.2), IP bans through a trusted proxy, presence and
 # queue updates across gateways with the Redis state they leave (§3.3, §3.5, §3.11), control
-# messages on ns:ctl, the per-user socket cap, and disconnect cleanup with the grace (§3.9).
+# messages on ns:ctl (a ban on live sockets, §3.10), the per-user socket cap, and disconnect
+# cleanup with the grace (§3.9).
 # Users and sessions are inserted with SQL, so the test does not depend on the REST routes.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
@@ -23,13 +24,13 @@ t_start_stack 2 2
 read -r -a PORTS <<<"$GATEWAY_PORTS"
 GW1=http://127.0.0.1:${PORTS[0]}
 GW2=http://127.0.0.1:${PORTS[1]}
-export REDIS_PORT
+export REDIS_PORT STACK_DIR top_srcdir
 
-# Users 1..9: uuid u<N>, session token t<N> (both UUID v4-shaped).
+# Users 1..11: uuid u<N>, session token t<N> (both UUID v4-shaped).
 uid() { printf '00000000-0000-4000-8000-%012d' "$1"; }
 tok() { printf '00000000-0000-4000-9000-%012d' "$1"; }
 sql() { stack_psql -qtAX -v ON_ERROR_STOP=1 "$@"; }
-for n in 1 2 3 4 5 6 7 8 9; do
+for n in 1 2 3 4 5 6 7 8 9 10 11; do
 	ban=none
 	[ "$n" = 4 ] && ban=temporary
 	sql -c "INSERT INTO users (user_id, name, gender, ban_status) VALUES ('$(uid "$n")', 'User $n', 'female', '$ban');
@@ -45,8 +46,8 @@ sql -c "INSERT INTO sessions (session_token, user_id, expires_at) VALUES ('$EXPI
 
 node_check() { T_NODE_TIMEOUT=120 t_node_check "$1" "$CHECK" "${@:2}"; }
 
-node_check "nginx" auth "$STACK_URL" "$(tok 1)" "$EXPIRED" "$(tok 3)" "$(tok 4)"
-node_check "gateway 2" auth "$GW2" "$(tok 1)" "$EXPIRED" "$(tok 3)" "$(tok 4)"
+node_check "nginx" auth "$STACK_URL" "$(tok 1)" "$EXPIRED" "$(tok 3)" "$(tok 4)" "$(uid 1)" "$(tok 2)"
+node_check "gateway 2" auth "$GW2" "$(tok 1)" "$EXPIRED" "$(tok 3)" "$(tok 4)" "$(uid 1)" "$(tok 2)"
 node_check "gateway 1" ipban "$GW1" 198.51.100.7
 node_check "gw1→gw2" cross "$GW1" "$GW2" "$(tok 1)" "$(uid 1)" "$(tok 2)"
 node_check "nginx→gw2" cross "$STACK_URL" "$GW2" "$(tok 5)" "$(uid 5)" "$(tok 2)"
@@ -55,6 +56,8 @@ node_check "gateway 2" logout "$GW2" "$(tok 6)"
 node_check "gateway 1" referral "$GW1" "$(tok 8)" "$(uid 8)"
 node_check "gw1/gw2" cap "$GW1" "$GW2" "$(tok 7)" "$CAP"
 node_check "gateway 1" explicit "$GW1" "$(tok 9)" "$(uid 9)"
+node_check "gw1/gw2" secondtab "$GW1" "$GW2" "$(tok 11)" "$(uid 11)" "$(tok 2)"
+node_check "gw1/gw2" banned "$GW1" "$GW2" "$(tok 10)" "$(uid 10)" "$(tok 2)"
 node_check "gw1/gw2" grace "$GW1" "$GW2" "$(tok 5)" "$(uid 5)" "$(tok 2)"
 
 # Unreadable control messages are dropped, not fatal.

@@ -4,7 +4,7 @@
 //   node calls_check.js SCENARIO URL_1 URL_2 USERS_JSON
 // USERS_JSON: a file holding [{userId, token}, ...]; each scenario uses its own slice of users
 // (see the table at the bottom), so cooldowns of one do not leak into another.
-// The stack runs with: INVITE_WINDOW_MS=1500 INVITE_EXTEND_MS=1500 INVITE_TOLERANCE_MS=200
+// The stack runs with: INVITE_WINDOW_MS=1500 INVITE_EXTEND_MS=1500 INVITE_CAP_MS=5000 INVITE_TOLERANCE_MS=200
 // CALL_GRACE_S=0 CALL_SECONDS_MIN=2 CALL_SAVE_MIN_S=1 CALL_COMPLETE_MIN_S=2
 // QR_UNLOCK_COMPLETIONS=1 DISCONNECT_GRACE_MS=1000 (calls.sh).
 'use strict';
@@ -15,7 +15,7 @@ const fs = require('fs');
 
 const STEP_MS = 8000;	// bound on every single wait
 const QUIET_MS = 700;	// "nothing arrives" is checked over this long
-const WINDOW_MS = 1500, TOLERANCE_MS = 200, EXTEND_MS = 1500;
+const WINDOW_MS = 1500, TOLERANCE_MS = 200, EXTEND_MS = 1500, CAP_MS = 5000;
 
 let failed = 0;
 const pass = (what) => console.log(`PASS ${what}`);
@@ -408,6 +408,156 @@ async function grace(u1, u2, users) {
 	a.disconnect();
 }
 
+// Until fn() is true (bounded); throws with what otherwise.
+async function until(what, fn, ms = STEP_MS) {
+	for (const end = Date.now() + ms; Date.now() < end; await sleep(25))
+		if (fn()) return;
+	throw new Error(`timeout after ${ms} ms: ${what}`);
+}
+const registered = (uid) => Number(redisRaw('ZCARD', `ns:usocks:${uid}`));
+
+// Transport loss of the caller with a pending invite (§3.6 "caller gone", §3.9): while the
+// caller has no live socket an accept fails and the invite stays pending; after the grace
+// the callee gets call:rescinded (calls.sh checks the 1 h cooldown).
+async function callergone(u1, u2, users) {
+	const [A, B] = users;
+	const a = await ready(u1, A), b = await ready(u2, B);
+	const n = await invite(a, b, 60);
+	for (let i = 0; i < 3; i++) {	// expiry well past the grace: at the 5 s cap
+		a.emit('call:extend-wait', { toUserId: B.userId });
+		await b.next('call:wait-extended');
+	}
+	const lostAt = Date.now();
+	a.io.engine.transport.ws.terminate();	// transport-level loss: no DISCONNECT, no close frame
+	await until('the caller\'s socket unregistered', () => registered(A.userId) === 0);
+	b.emit('call:accept', { inviteId: n.inviteId, requestedSeconds: 60 });
+	const e = await b.next('error');
+	check(e.message === 'Invite not found or expired', 'accept while the caller has no live socket → Invite not found or expired', J(e));
+	check(redisRaw('HGET', `ns:inv:${n.inviteId}`, 'from') === A.userId && !b.log.some((x) => x.name === 'call:start'),
+		'the invite stays pending, no call:start', redisRaw('HGETALL', `ns:inv:${n.inviteId}`));
+	const r = await b.next('call:rescinded');
+	const took = Date.now() - lostAt;
+	check(r.inviteId === n.inviteId, 'caller gone: the callee gets call:rescinded {inviteId}', J(r));
+	check(took >= 900 && took < CAP_MS - 1000, 'after the grace (DISCONNECT_GRACE_MS=1000), before the expiry', `${took} ms`);
+	check(redisRaw('EXISTS', `ns:inv:${n.inviteId}`) === '0', 'the invite is gone from Redis', '');
+	b.disconnect();
+}
+
+// call:extend-wait moves the expiry by one extension at a time, never past createdAt + the cap
+// (INVITE_CAP_MS=5000 stands for 300 s): 1.5 s → 3 s → 4.5 s → 5 s (a partial move still
+// counts), then the caller's extensions are ignored (no call:wait-extended).
+async function extendcap(u1, u2, users) {
+	const [A, B] = users;
+	const a = await ready(u1, A), b = await ready(u2, B);
+	const n = await invite(a, b, 60);
+	const key = `ns:inv:${n.inviteId}`;
+	const span = () => Number(redisRaw('HGET', key, 'expiresAt')) - Number(redisRaw('HGET', key, 'createdAt'));
+	check(span() === WINDOW_MS, 'a new invite expires one window after createdAt', span());
+	const spans = [];
+	for (let i = 0; i < 3; i++) {
+		a.emit('call:extend-wait', { toUserId: B.userId });
+		const w = await b.next('call:wait-extended');
+		spans.push(`${span()}/${w.extraSeconds}`);
+	}
+	check(J(spans) === J(['3000/1', '4500/1', '5000/1']), 'each extension moves expiresAt by 1.5 s up to the cap, with call:wait-extended', J(spans));
+	a.emit('call:extend-wait', { toUserId: B.userId });
+	a.emit('call:extend-wait', { toUserId: B.userId });
+	check(await b.quiet('call:wait-extended') && span() === CAP_MS && a.connected,
+		'already at the cap: extensions are ignored (no call:wait-extended, expiresAt unchanged)', `${span()} ${J(b.log)}`);
+	a.emit('call:rescind', { toUserId: B.userId });
+	await b.next('call:rescinded');
+	[a, b].forEach((s) => s.disconnect());
+}
+
+// The second member never joins: the deadline stays startedAt + agreedSeconds (+ grace 0),
+// not restarted by the first join; chat from the member who has not joined is dropped; the
+// member who never joined gets session:finalized on its current socket.
+async function unjoined(u1, u2, users) {
+	const [A, B] = users;
+	const a = await ready(u1, A), b = await ready(u2, B);
+	const { sa, roomId } = await call(a, b, 4, 4);
+	const t0 = Date.now();
+	check(sa.agreedSeconds === 4, 'agreedSeconds 4', J(sa));
+	b.emit('room:chat', { roomId, text: 'before anyone joined' });
+	await sleep(1500);	// a join restarting the deadline would move it past 5.5 s
+	a.emit('room:join', { roomId });
+	a.emit('room:chat', { roomId, text: 'alone here' });
+	const own = await a.next('room:chat');
+	check(own.text === 'alone here' && own.from === A.userId, 'a joined member\'s chat comes back to it', J(own));
+	b.emit('room:chat', { roomId, text: 'not joined' });
+	check(await a.quiet('room:chat') && !b.log.some((x) => x.name === 'room:chat'),
+		'room:chat from a member who has not joined is dropped', J(a.log.filter((x) => x.name === 'room:chat')));
+	const b2 = await authed(u1, B);	// B's current socket from now on (not joined: B never joined)
+	const [fa, f2] = await Promise.all([a.next('session:finalized'), b2.next('session:finalized')]);
+	const took = Date.now() - t0;
+	check(fa.sessionId === f2.sessionId && /^session-\d+$/.test(fa.sessionId),
+		'session:finalized to the joined socket and to the current socket of the member who never joined', `${J(fa)} ${J(f2)}`);
+	check(took >= 3500 && took < 5500, 'the deadline counts from room creation when the second member never joins', `${took} ms`);
+	check(redisRaw('EXISTS', `ns:room:${roomId}`) === '0', 'the room is deleted', '');
+	info('unjoined_room', roomId);
+	[a, b, b2].forEach((s) => s.disconnect());
+}
+
+// Short calls ended by a member (CALL_SAVE_MIN_S=1, CALL_COMPLETE_MIN_S=2 stand for 5 s and
+// 30 s): d = 0 → no history, no completion; d = 1 → history, no completion (rows: calls.sh).
+// No member joins: session:finalized goes to their current sockets.
+async function short(u1, u2, users) {
+	const [A, B, C, D] = users;
+	const a = await ready(u1, A), b = await ready(u2, B), c = await ready(u1, C), d = await ready(u2, D);
+	const r1 = await call(a, b);
+	a.emit('call:end', { roomId: r1.roomId });
+	const [fa, fb] = await Promise.all([a.next('session:finalized'), b.next('session:finalized')]);
+	check(fa.sessionId === fb.sessionId, 'd = 0: session:finalized to both members (neither joined)', `${J(fa)} ${J(fb)}`);
+	const [ma, mb] = await Promise.all([a.next('metrics:update'), b.next('metrics:update')]);
+	check(ma.sessionCount === 0 && ma.timerTotalSeconds === 0 && mb.sessionCount === 0,
+		'd = 0: metrics:update to each member, figures unchanged', `${J(ma)} ${J(mb)}`);
+	check(!a.log.some((x) => x.name === 'qr:unlocked') && !b.log.some((x) => x.name === 'qr:unlocked'), 'd = 0: no qr:unlocked', '');
+	const r2 = await call(c, d);
+	const t0 = Date.now();
+	await sleep(1300);
+	const early = Date.now() - t0 < 1800;
+	c.emit('call:end', { roomId: r2.roomId });
+	await Promise.all([c.next('session:finalized'), d.next('session:finalized')]);
+	const mc = await c.next('metrics:update');
+	check(early && mc.sessionCount === 1 && mc.timerTotalSeconds === 1,
+		'd = 1: metrics count the call (1 s)', `${J(mc)}, ended ${early ? 'before' : 'after'} 1.8 s`);
+	check(await c.quiet('qr:unlocked', 300), 'd = 1: no qr:unlocked (no completion)', '');
+	info('short_rooms', `${r1.roomId},${r2.roomId}`);
+	[a, b, c, d].forEach((s) => s.disconnect());
+}
+
+// A joined member's transport drops mid-call and a new socket of the same user authenticates
+// within the grace (§3.7, §3.9): the room is kept, the new socket counts as joined (no
+// room:join) and relays both ways; an rtc:ice whose candidate is neither an object nor null
+// is dropped.
+async function reconnect(u1, u2, users) {
+	const [A, B] = users;
+	const a = await ready(u1, A), b = await ready(u2, B);
+	const { roomId } = await call(a, b);
+	await joinBoth(a, b, roomId);
+	const lostAt = Date.now();
+	a.io.engine.transport.ws.terminate();
+	await until('the lost socket unregistered', () => registered(A.userId) === 0);
+	const a2 = await authed(u2, A);	// back on the other gateway
+	check(Date.now() - lostAt < 900, 'the new socket authenticated within the grace', `${Date.now() - lostAt} ms`);
+	await sleep(1000 + 700 - (Date.now() - lostAt));
+	check(redisRaw('EXISTS', `ns:room:${roomId}`) === '1' && !b.log.some((x) => x.name === 'peer:disconnected' || x.name === 'session:finalized'),
+		'past the grace: the room is kept, no peer:disconnected', J(b.log));
+	a2.emit('rtc:offer', { roomId, offer: { type: 'offer', sdp: 'after reconnect' } });
+	const off = await b.next('rtc:offer');
+	check(off.from === A.userId && off.offer.sdp === 'after reconnect', 'the new socket relays without room:join', J(off));
+	for (const bad of ['candidate:1 1 udp', 7, true]) b.emit('rtc:ice', { roomId, candidate: bad });
+	b.emit('rtc:ice', { roomId, candidate: { mark: 1 } });
+	const ice = await a2.next('rtc:ice');
+	check(ice.candidate && ice.candidate.mark === 1 && ice.from === B.userId,
+		'relays reach the new socket; rtc:ice with a string, number or boolean candidate is dropped', J(ice));
+	check(await a2.quiet('rtc:ice', 300), 'no other rtc:ice relayed', J(a2.log));
+	a2.emit('call:end', { roomId });
+	const [f2, fb] = await Promise.all([a2.next('session:finalized'), b.next('session:finalized')]);
+	check(f2.sessionId === fb.sessionId && /^session-\d+$/.test(fb.sessionId), 'call:end from the new socket ends the call for both', `${J(f2)} ${J(fb)}`);
+	[a2, b].forEach((s) => s.disconnect());
+}
+
 // PostgreSQL down at the end of a call: session:finalized at once, the writes (and the
 // metrics events) once it is back.
 function stack(fn) {
@@ -459,7 +609,8 @@ async function together(u1, u2, users) {
 
 const scenarios = { flow: [flow, 3], refusals: [refusals, 5], decline: [decline, 2], rescind: [rescind, 2],
 	expiry: [expiry, 2], deadline: [deadline, 2], disconnect: [disconnect, 2], grace: [grace, 2],
-	pgdown: [pgdown, 2], together: [together, 4] };
+	pgdown: [pgdown, 2], together: [together, 4], callergone: [callergone, 2], extendcap: [extendcap, 2],
+	unjoined: [unjoined, 2], short: [short, 4], reconnect: [reconnect, 2] };
 
 (async () => {
 	const [name, u1, u2, file] = process.argv.slice(2);

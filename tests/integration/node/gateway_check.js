@@ -3,6 +3,8 @@
 //   node gateway_check.js connect URL COUNT    COUNT socket.io-client sockets (websocket only) connect
 //   node gateway_check.js garbage URL          bad frames on raw websockets get a clean close while
 //                                              a socket.io-client socket on the same gateway keeps working
+//   node gateway_check.js origin URL           a WebSocket upgrade with an Origin not allowed → 403;
+//                                              an allowed one (the default http://localhost:3000) opens
 'use strict';
 const { io } = require('socket.io-client');
 const WebSocket = require('ws');
@@ -75,7 +77,8 @@ function rawGarbage(url, frame, handshake) {
 				ws.send(frame, { binary: Buffer.isBuffer(frame) });
 			}
 		});
-		ws.on('close', (code) => { clearTimeout(t); res({ code, opened }); });
+		const t0 = Date.now();
+		ws.on('close', (code) => { clearTimeout(t); res({ code, opened, ms: Date.now() - t0 }); });
 		ws.on('error', (e) => { clearTimeout(t); rej(e); });
 	});
 }
@@ -96,8 +99,11 @@ async function garbage(base) {
 		['broken EVENT JSON after CONNECT', '42["x",{', '40'],
 		['binary frame', Buffer.from([0xff, 0x00, 0x34, 0x32]), null],
 		['frame over maxPayload', '42["x","' + 'y'.repeat(1100000) + '"]', '40'],
+		// Binary Socket.IO packets (§3.1): closed at once, not left to the ping timeout (6 s here).
+		['binary EVENT packet (45)', '451-["x",{"_placeholder":true,"num":0}]', '40', 2000],
+		['binary ACK packet (46)', '461-0[{"_placeholder":true,"num":0}]', '40', 2000],
 	];
-	for (const [what, frame, hs] of cases) {
+	for (const [what, frame, hs, within] of cases) {
 		try {
 			const r = await rawGarbage(wsUrl, frame, hs);
 			let open;
@@ -105,6 +111,10 @@ async function garbage(base) {
 			if (r.opened && r.opened[0] === '0' && open && SID_RE.test(open.sid || '')) pass(`${what}: open packet received first`);
 			else fail(`${what}: open packet received first`, r.opened);
 			pass(`${what}: connection closed (code ${r.code})`);
+			if (within) {
+				if (r.ms < within) pass(`${what}: closed within ${within} ms`);
+				else fail(`${what}: closed within ${within} ms`, `${r.ms} ms`);
+			}
 		} catch (e) {
 			fail(`${what}: open packet received first`, 'see below');
 			fail(`${what}: connection closed`, e.message);
@@ -125,10 +135,33 @@ async function garbage(base) {
 	keeper.close();
 }
 
+// The upgrade's HTTP answer for an Origin header: 'open' or the status code.
+function upgradeWith(wsUrl, origin) {
+	return withTimeout(new Promise((res, rej) => {
+		const ws = new WebSocket(wsUrl, { origin });
+		ws.on('unexpected-response', (req, r) => { res(r.statusCode); req.destroy(); });
+		ws.on('open', () => { ws.terminate(); res('open'); });
+		ws.on('error', (e) => rej(e));
+	}), STEP_MS, `upgrade with Origin ${origin}`);
+}
+
+async function origin(base) {
+	const wsUrl = base.replace(/^http/, 'ws') + '/socket.io/?EIO=4&transport=websocket';
+	for (const [o, want] of [['http://evil.example', 403], ['http://localhost:3000.evil.example', 403],
+		['http://localhost:300', 403], ['http://localhost:3000', 'open']]) {
+		const what = `Origin ${o}: ${want === 'open' ? 'upgraded' : want}`;
+		try {
+			const got = await upgradeWith(wsUrl, o);
+			if (got === want) pass(what); else fail(what, got);
+		} catch (e) { fail(what, e.message); }
+	}
+}
+
 async function main() {
 	const [cmd, url, n] = process.argv.slice(2);
 	if (cmd === 'connect') await connect(url, Number(n) || 1);
 	else if (cmd === 'garbage') await garbage(url);
-	else { console.error('usage: gateway_check.js connect URL COUNT | garbage URL'); process.exit(2); }
+	else if (cmd === 'origin') await origin(url);
+	else { console.error('usage: gateway_check.js connect URL COUNT | garbage URL | origin URL'); process.exit(2); }
 }
 main().then(() => process.exit(0), (e) => { fail('unexpected error', e.stack); process.exit(1); });

@@ -1,16 +1,17 @@
 // realtime_check.js: authentication, presence, queue, control messages and disconnect cleanup
 // against napalmsky gateways, for tests/integration/realtime.sh. One "PASS <what>" or
 // "FAIL <what>: <detail>" line per check. Redis is read with redis-cli (REDIS_PORT).
-//   node realtime_check.js auth URL GOOD EXPIRED INACTIVE BANNED_TOKEN
+//   node realtime_check.js auth URL GOOD EXPIRED INACTIVE BANNED_TOKEN GOOD_USER OTHER_TOKEN
 //   node realtime_check.js ipban URL BANNED_IP
 //   node realtime_check.js cross URL_A URL_B TOKEN_A USER_A TOKEN_B
 //   node realtime_check.js invalidate URL TOKEN
 //   node realtime_check.js logout URL TOKEN
-//   node realtime_check.js banned URL TOKEN USER
+//   node realtime_check.js banned URL_A URL_B TOKEN USER OBSERVER_TOKEN   (bans USER in PostgreSQL: STACK_DIR)
 //   node realtime_check.js referral URL TOKEN USER              (one unread notification seeded)
 //   node realtime_check.js grace URL_A URL_B TOKEN USER OBSERVER_TOKEN
 //   node realtime_check.js explicit URL TOKEN USER
 //   node realtime_check.js cap URL_A URL_B TOKEN CAP
+//   node realtime_check.js secondtab URL_A URL_B TOKEN USER OBSERVER_TOKEN
 'use strict';
 const { io } = require('socket.io-client');
 const { withTimeout, track } = require('./events');
@@ -85,13 +86,26 @@ async function waitFor(what, fn, ms = STEP_MS) {
 }
 
 const cmds = {
-	async auth(url, good, expired, inactive, bannedToken) {
+	async auth(url, good, expired, inactive, bannedToken, goodUser, otherToken) {
 		await attempt('handshake with a valid token: connected, then auth:success', async () => {
 			const s = await authed(url, good);
 			pass('handshake with a valid token: connected, then auth:success');
 			s.emit('auth', { sessionToken: good });
 			await s.next('auth:success');
 			pass('auth event with the same token: auth:success again');
+			// Another user's valid token on a bound socket: refused, the binding unchanged (§3.2).
+			const reg = () => redisRaw('HGET', `ns:sock:${s.id}`, 'userId') + ' ' + redisRaw('HGET', `ns:sock:${s.id}`, 'sessionToken');
+			check(reg() === `${goodUser} ${good}`, 'bound socket registered to its user and session', reg());
+			s.emit('auth', { sessionToken: otherToken });
+			await s.next('auth:failed');
+			pass('auth event with another user\'s token on a bound socket: auth:failed');
+			await sleep(200);
+			check(!s.seen('auth:success'), 'another user\'s token: no auth:success', JSON.stringify(s.log));
+			check(reg() === `${goodUser} ${good}` && redisRaw('SISMEMBER', `ns:ssocks:${otherToken}`, s.id) === '0',
+				'another user\'s token: the socket stays bound to its user and session', `${reg()}; in the other session's set: ${redisRaw('SISMEMBER', `ns:ssocks:${otherToken}`, s.id)}`);
+			s.emit('auth', { sessionToken: good });
+			await s.next('auth:success');
+			pass('after the refused token, the own token still authenticates');
 			s.emit('auth', { sessionToken: expired });
 			await s.next('auth:failed');
 			pass('auth event with an expired token on a bound socket: auth:failed');
@@ -242,6 +256,48 @@ const cmds = {
 		});
 	},
 
+	// §3.10: the REST side bans the user (users row, then user:banned on ns:ctl, as
+	// fcgi/api_report.c does): every socket of the user on every gateway gets auth:banned, then
+	// DISCONNECT, and full cleanup runs at once (no grace); new handshakes are refused.
+	async banned(urlA, urlB, token, user, obsToken) {
+		await attempt('user:banned on ns:ctl drops the user\'s sockets with auth:banned', async () => {
+			const obs = await authed(urlB, obsToken);
+			const s1 = await authed(urlA, token), s2 = await authed(urlB, token);
+			const sids = [s1.id, s2.id];
+			s1.emit('queue:join');
+			await obs.next('queue:update', (p) => p.userId === user && p.available);
+			check(redisRaw('ZCARD', `ns:usocks:${user}`) === '2' && redisRaw('SISMEMBER', 'ns:online', user) === '1',
+				'before the ban: two sockets registered, online', redisRaw('ZCARD', `ns:usocks:${user}`));
+			execFileSync('bash', ['-c', '. "$top_srcdir/scripts/lib/stack.sh" && . "$STACK_DIR/stack.env" && ' +
+				'stack_psql -qtAX -v ON_ERROR_STOP=1 -c "UPDATE users SET ban_status = \'temporary\' WHERE user_id = \'$1\'"', 'sql', user],
+				{ stdio: 'ignore', timeout: 20000 });
+			const t0 = Date.now();
+			const heard = redis('PUBLISH', 'ns:ctl', JSON.stringify({ type: 'user:banned', userId: user }));
+			check(heard === '(integer) 2', 'user:banned reaches both gateways', heard);
+			for (const [k, s] of [['gateway 1', s1], ['gateway 2', s2]]) {
+				const b = await s.next('auth:banned');
+				check(b && b.banned === true && b.message === 'Your account has been suspended.' && Object.keys(b).length === 2,
+					`socket on ${k}: auth:banned {message, banned:true}`, JSON.stringify(b));
+				const why = await s.next('disconnect');
+				check(why === 'io server disconnect', `socket on ${k}: then DISCONNECT from the server`, why);
+			}
+			const p = await obs.next('presence:update', (x) => x.userId === user && !x.online);
+			const took = Date.now() - t0;
+			check(p.available === false && took < GRACE_MS - 2000, 'full cleanup at once: presence:update {online:false, available:false}',
+				`${JSON.stringify(p)} after ${took} ms`);
+			await waitFor('after the ban: presence, queue place and registrations gone', () =>
+				(redisRaw('EXISTS', `ns:presence:${user}`) === '0' && redisRaw('SISMEMBER', 'ns:online', user) === '0' &&
+				redisRaw('ZSCORE', 'ns:available', user) === '' && redisRaw('ZCARD', `ns:usocks:${user}`) === '0' &&
+				sids.every((sid) => redisRaw('EXISTS', `ns:sock:${sid}`) === '0')) ||
+				[redisRaw('HGETALL', `ns:presence:${user}`), redisRaw('ZCARD', `ns:usocks:${user}`)].join('|'));
+			check(obs.connected && !obs.seen('auth:banned'), 'another user\'s socket is left alone', JSON.stringify(obs.log));
+			const again = open(urlA, { auth: { token } });
+			const how = await connected(again);
+			check(how === 'connect_error: Account suspended', 'after the ban: a new handshake is refused', how);
+			again.close(); obs.close();
+		});
+	},
+
 	async referral(url, token, user) {
 		await attempt('unread notifications are replayed after the auth event', async () => {
 			const s = await authed(url, token);
@@ -302,6 +358,35 @@ const cmds = {
 			await waitFor('explicit disconnect: offline at once (< 1.5 s)',
 				() => (redisRaw('SISMEMBER', 'ns:online', user) === '0' && redisRaw('EXISTS', `ns:presence:${user}`) === '0') ||
 					Date.now() - t0, 1500);
+		});
+	},
+
+	async secondtab(urlA, urlB, token, user, obsToken) {
+		await attempt('a second tab on another gateway: the place in the queue kept, presence debounced', async () => {
+			const obs = await authed(urlB, obsToken);
+			const mine = (p) => p && p.userId === user;
+			const a = await authed(urlA, token);
+			a.emit('presence:join');
+			await obs.next('presence:update', mine);
+			a.emit('queue:join');
+			await obs.next('queue:update', (p) => mine(p) && p.available);
+			const score = redisRaw('ZSCORE', 'ns:available', user);
+			// §3.2: authenticating another socket of the user no longer resets available.
+			const b = await authed(urlB, token);
+			await sleep(300);
+			check(redisRaw('ZSCORE', 'ns:available', user) === score && score !== '' &&
+				redisRaw('HGET', `ns:presence:${user}`, 'available') === '1',
+				'a second tab\'s authentication keeps the user available, at the same place',
+				`score ${score} -> ${redisRaw('ZSCORE', 'ns:available', user)}`);
+			check(!obs.seen('queue:update', (p) => mine(p) && !p.available),
+				'... and no queue:update available:false is sent for it', JSON.stringify(obs.log.slice(-4)));
+			// §3.3: presence:join is broadcast at most once per 2 s per user, across gateways.
+			const n = obs.log.filter((e) => e.name === 'presence:update' && mine(e.payload)).length;
+			b.emit('presence:join');
+			await sleep(500);
+			const m = obs.log.filter((e) => e.name === 'presence:update' && mine(e.payload)).length;
+			check(m === n, 'presence:join from the other gateway within 2 s is not broadcast again', `${n} -> ${m}`);
+			a.close(); b.close(); obs.close();
 		});
 	},
 
