@@ -6,6 +6,8 @@
 # same id reaps what the previous process left; a SIGTERMed gateway hands its sockets off and
 # exits within 10 s; a gateway registers its sockets again when Redis lost them, or when a
 # Redis stall made it drop them in flight, and removes those of closed sockets it holds.
+# The timed actions the SIGKILLed gateway created (an invite's expiry, a call's deadline, a
+# member's grace) run once on the survivor, with their PostgreSQL rows written once (§3.11).
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
 if ! t_node_ready; then
@@ -21,6 +23,11 @@ CHECK=$top_srcdir/tests/integration/node/failover_check.js
 # authenticated socket (queue_update_interval_ms 0; the scoped feed is queue_feed.sh's).
 export GATEWAY_HEARTBEAT_TTL_MS=3000 GATEWAY_CHECK_MS=500 DISCONNECT_GRACE_MS=2000 SCHED_TICK_MS=200 \
 	QUEUE_UPDATE_INTERVAL_MS=0
+# Timed actions of the killed gateway (see timedSetup in failover_check.js): an invite due
+# 5.5 s after it is stored (past the dead gateway's detection), a 3 s call ended at its
+# deadline with no grace, history from 1 s. CALL_SECONDS_MIN=2 is a test-only knob (the
+# contract fixes 60 s).
+export INVITE_WINDOW_MS=5000 INVITE_TOLERANCE_MS=500 CALL_SECONDS_MIN=2 CALL_GRACE_S=0 CALL_SAVE_MIN_S=1
 t_start_stack 2 2
 read -r -a PORTS <<<"$GATEWAY_PORTS"
 GW_BIN=$(stack_bin napalmsky-gateway) || t_bail "no gateway binary"
@@ -31,6 +38,13 @@ tok() { printf '00000000-0000-4000-9000-%012d' "$1"; }
 sql() { stack_psql -qtAX -v ON_ERROR_STOP=1 "$@"; }
 for n in $(seq 1 9); do
 	sql -c "INSERT INTO users (user_id, name, gender) VALUES ('$(uid "$n")', 'User $n', 'female');
+		INSERT INTO sessions (session_token, user_id, expires_at)
+		VALUES ('$(tok "$n")', '$(uid "$n")', now() + interval '1 day');" || t_bail "cannot insert user $n"
+done
+# 10-15: callers (even) paid, for the timed actions of the killed gateway.
+for n in $(seq 10 15); do
+	sql -c "INSERT INTO users (user_id, name, gender, paid_status)
+		VALUES ('$(uid "$n")', 'Timed $n', 'male', '$([ $((n % 2)) = 0 ] && echo paid || echo unpaid)');
 		INSERT INTO sessions (session_token, user_id, expires_at)
 		VALUES ('$(tok "$n")', '$(uid "$n")', now() + interval '1 day');" || t_bail "cannot insert user $n"
 done
@@ -54,7 +68,8 @@ restart_gateway() {
 	stack_wait_for 10 stack__gw_ready "$port"
 }
 
-# Turn the checker's PASS/FAIL lines into TAP; GATEWAY names the gateway it stopped.
+# Turn the checker's PASS/FAIL lines into TAP; GATEWAY names the gateway it stopped; INFO
+# lines (key=value) go to $T_TMP/info.
 STOPPED=
 node_check() {
 	local label=$1 out rc line; shift
@@ -65,15 +80,44 @@ node_check() {
 		"PASS "*) t_pass "$label: ${line#PASS }" ;;
 		"FAIL "*) t_fail "$label: ${line#FAIL }" ;;
 		"GATEWAY "*) STOPPED=${line#GATEWAY } ;;
+		"INFO "*) echo "${line#INFO }" >>"$T_TMP/info" ;;
 		esac
 	done <<<"$out"
 	[ "$rc" -eq 0 ] || t_fail "$label: checker exited $rc" "$(tail -5 "$T_TMP/node.err")"
 	[ -n "$out" ] || t_fail "$label: checker printed nothing" "$(tail -5 "$T_TMP/node.err")"
 }
 
-# 1. SIGKILL: detection by the survivor, reconnection, cleanup of the user who stays away.
-node_check "SIGKILL" kill "$STACK_URL" "$(gws)" "$(tok 1)" "$(uid 1)" "$(tok 2)" "$(uid 2)" "$(tok 3)" "$(uid 3)"
+# 1. SIGKILL: detection by the survivor, reconnection, cleanup of the user who stays away;
+# the killed gateway's invite expiry, call deadline and grace run once on the survivor.
+node_check "SIGKILL" kill "$STACK_URL" "$(gws)" "$(tok 1)" "$(uid 1)" "$(tok 2)" "$(uid 2)" "$(tok 3)" "$(uid 3)" \
+	$(for n in $(seq 10 15); do printf '%s:%s ' "$(tok "$n")" "$(uid "$n")"; done)
 [ -n "$STOPPED" ] || t_bail "the kill scenario stopped no gateway"
+info() { sed -n "s/^$1=//p" "$T_TMP/info" 2>/dev/null | tail -1; }
+# Call-end rows are written after session:finalized is sent; wait for them (bounded).
+wait_sql() { t_wait_output "$1" sql -c "$2"; }	# N QUERY: until QUERY prints N
+PAIR=$(info invite_pair)
+t_is "$(sql -c "SELECT count(*) FROM cooldowns WHERE user_id_1 = least('${PAIR%,*}'::uuid, '${PAIR#*,}'::uuid)
+	AND user_id_2 = greatest('${PAIR%,*}'::uuid, '${PAIR#*,}'::uuid)")" 0 "SIGKILL: the expired invite set no cooldown"
+# ended KIND ROOM SESSION: the rows of a call ended by the survivor, written once.
+ended() {
+	local kind=$1 room=$2 session=$3
+	if [ -n "$room" ] && wait_sql 2 "SELECT count(*) FROM chat_history WHERE room_id = '$room'"; then
+		t_pass "SIGKILL, $kind: a history row for each member"
+	else t_fail "SIGKILL, $kind: a history row for each member" "$(sql -c "SELECT room_id, user_id, session_id FROM chat_history")"; fi
+	t_is "$(sql -c "SELECT count(DISTINCT user_id) || ' ' || string_agg(DISTINCT session_id, ',') FROM chat_history WHERE room_id = '$room'")" \
+		"2 $session" "SIGKILL, $kind: both rows carry the sessionId of the session:finalized"
+	t_is "$(sql -c "SELECT string_agg(session_count || ' ' || jsonb_array_length(last_sessions), ',') FROM users
+		WHERE user_id IN (SELECT user_id FROM chat_history WHERE room_id = '$room')")" "1 1,1 1" \
+		"SIGKILL, $kind: metrics written once for each member (session_count 1, one last_sessions entry)"
+	t_is "$(sql -c "SELECT count(*) FROM cooldowns c JOIN chat_history h ON h.user_id = c.user_id_1 AND h.partner_id = c.user_id_2
+		WHERE h.room_id = '$room' AND c.expires_at > now() + interval '23 hours'")" 1 "SIGKILL, $kind: a 24 h pair cooldown"
+}
+ended "deadline" "$(info deadline_room)" "$(info deadline_session)"
+t_like "$(sql -c "SELECT string_agg(DISTINCT duration::text, ',') || ' ' || count(*) FILTER (WHERE messages::text LIKE '%system%')
+	FROM chat_history WHERE room_id = '$(info deadline_room)'")" '^3 0$' "SIGKILL, deadline: duration 3 s (agreedSeconds), no disconnect message"
+ended "grace" "$(info grace_room)" "$(info grace_session)"
+t_is "$(sql -c "SELECT DISTINCT (messages->-1->>'from') || '|' || (messages->-1->>'text') FROM chat_history WHERE room_id = '$(info grace_room)'")" \
+	"system|Call ended due to disconnection" "SIGKILL, grace: the history ends with the disconnect message"
 t_ok "killed gateway $STOPPED restarts" restart_gateway "$STOPPED"
 
 # 2. A restart under the same id before the heartbeat expires: the new process reaps the

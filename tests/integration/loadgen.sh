@@ -2,7 +2,9 @@
 # napalmsky-loadgen against the whole stack (PostgreSQL, Redis, 2 API workers, 2 gateways,
 # nginx): connect mode (every seeded user held, RSS read), call flows through nginx and
 # straight to both gateways (same- and cross-gateway pairs), churn (updates counted), the
-# exit codes, and a misbehaving server (bad frames close the socket and are counted).
+# exit codes, and a misbehaving server (bad frames close the socket and are counted); users
+# created through POST /auth/guest (--create, --api, --invite-code) held from loopback source
+# addresses (--source).
 # Each flows run uses its own users: a pair may talk only once a day.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 . "$top_srcdir/tests/lib/seed.sh"
@@ -16,7 +18,7 @@ if ! command -v node >/dev/null 2>&1 && ! command -v python3 >/dev/null 2>&1; th
 	exit 0
 fi
 LG=$(stack_bin napalmsky-loadgen) || t_bail "napalmsky-loadgen is not built"
-export DISCONNECT_GRACE_MS=500 SCHED_TICK_MS=100
+export DISCONNECT_GRACE_MS=500 SCHED_TICK_MS=100 RL_AUTH_MAX=1000	# --create signs guests up from one IP
 t_start_stack 2 2
 read -r -a PORTS <<<"$GATEWAY_PORTS"
 GW1=ws://127.0.0.1:${PORTS[0]}/socket.io/
@@ -54,6 +56,45 @@ t_like "$(j connect connect.handshake.n) $(j connect connect.rate_per_s)" '^200 
 t_like "$(j connect rss.before_kb) $(j connect rss.holding_kb)" '^[1-9][0-9]* [1-9][0-9]*$' "connect: gateway RSS before and while holding"
 t_is "$(j connect rss.gateways.1.pid)" "$(stack_pids gateway | tail -1)" "connect: RSS of both gateways, by pid"
 t_like "$(cat "$T_TMP/connect.out")" 'connect: 200 of 200 held' "connect: the human summary says so"
+
+# ---- users created through the REST API, held from loopback source addresses -----------------
+CODE=LOADGENADMINCODE
+seed__psql -c "INSERT INTO invite_codes (code, type, max_uses, uses_remaining, created_by_name)
+	VALUES ('$CODE', 'admin', -1, -1, 'loadgen test')" || t_bail "cannot insert the admin code"
+# held: "<sockets to a gateway from 127.0.0.2> <from 127.0.0.3> <created users with a registered socket>"
+held() {
+	local a b p n=0 uid
+	a=0 b=0
+	for p in "${PORTS[@]}"; do
+		a=$((a + $(ss -Htn state established src 127.0.0.2 dst "127.0.0.1:$p" | wc -l)))
+		b=$((b + $(ss -Htn state established src 127.0.0.3 dst "127.0.0.1:$p" | wc -l)))
+	done
+	for uid in $(seed__psql -tA -c "SELECT user_id FROM users WHERE name LIKE 'Load %'"); do
+		[ "$(stack_redis_cli ZCARD "ns:usocks:$uid")" -gt 0 ] && n=$((n + 1))
+	done
+	echo "$a $b $n"
+}
+timeout 120 "$LG" --json "$T_TMP/create.json" --mode connect --create 6 --api "$STACK_URL" --invite-code "$CODE" \
+	--source 127.0.0.2-127.0.0.3 --url "$GW1" --url "$GW2" --duration 3 "${PIDS[@]}" >"$T_TMP/create.out" 2>&1 &
+LG_PID=$!
+HELD=
+for _ in $(seq 40); do
+	HELD=$(held)
+	[ "$HELD" = "3 3 6" ] && break
+	kill -0 "$LG_PID" 2>/dev/null || break
+	sleep 0.1
+done
+wait "$LG_PID"
+RC=$?
+t_is "$RC" 0 "create: exit 0" "$(cat "$T_TMP/create.out")"
+t_is "$(seed__psql -tA -c "SELECT count(*) || ' ' || count(*) FILTER (WHERE paid_status = 'qr_grace_period' AND invite_code_used = '$CODE')
+	FROM users WHERE name LIKE 'Load %'")" "6 6" "create: 6 guests signed up through the API with the invite code (paid access)"
+t_is "$(seed__psql -tA -c "SELECT count(*) FROM sessions s JOIN users u USING (user_id) WHERE u.name LIKE 'Load %' AND s.is_active")" 6 \
+	"create: each with an active session"
+t_is "$(j create connect.requested) $(j create connect.held) $(j create errors.total)" "6 6 0" \
+	"create: 6 of 6 held, no errors" "$(cat "$T_TMP/create.out")"
+t_is "$HELD" "3 3 6" "create: while held, 3 sockets from 127.0.0.2 and 3 from 127.0.0.3, each created user registered" \
+	"(sockets from .2, from .3, registered users)"
 
 # ---- flows through nginx --------------------------------------------------------------------
 run flows-nginx --mode flows --flows 20 --duration 5 --users "$T_TMP/flows-nginx.txt" --url "$NGINX_WS"

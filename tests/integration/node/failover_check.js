@@ -3,7 +3,8 @@
 // a scenario stopped. Redis is read with redis-cli (REDIS_PORT). GWS is "id=port:pid,id=port:pid".
 // Timings come from the environment the gateways were started with: GATEWAY_HEARTBEAT_TTL_MS,
 // GATEWAY_CHECK_MS, DISCONNECT_GRACE_MS, SCHED_TICK_MS.
-//   node failover_check.js kill  NGINX_URL GWS TOKEN_A USER_A TOKEN_B USER_B TOKEN_C USER_C
+//   node failover_check.js kill  NGINX_URL GWS TOKEN_A USER_A TOKEN_B USER_B TOKEN_C USER_C [TOKEN:USER x6]
+//     (the 6 optional users, callers paid: the timed actions of the killed gateway, see timedSetup)
 //   node failover_check.js term  NGINX_URL GWS TOKEN:USER...
 //   node failover_check.js lost  URL TOKEN USER
 //   node failover_check.js stall URL GATEWAY_LOG TOKEN:USER...
@@ -44,6 +45,10 @@ function open(url, opts = {}) {
 	s.on('disconnect', (reason) => record('disconnect', reason));
 	s.on('connect_error', (e) => record('connect_error', e.message));
 	s.seen = (name, pred = () => true) => s.log.some((e) => e.name === name && pred(e.payload));
+	// Every event with its arrival time (s.log loses what next() consumes).
+	s.times = [];
+	s.onAny((name, payload) => s.times.push({ name, payload, at: Date.now() }));
+	s.got = (name, pred = () => true) => s.times.filter((e) => e.name === name && pred(e.payload));
 	return s;
 }
 
@@ -96,10 +101,145 @@ function exited(pid) {
 
 const gatewayOf = (sid) => redis('HGET', `ns:sock:${sid}`, 'gatewayId');
 
+// Poll fn until true (no PASS line: set-up); throws with its last answer.
+async function until(what, fn, ms = STEP_MS) {
+	const end = Date.now() + ms;
+	let last;
+	while ((last = fn()) !== true) {
+		if (Date.now() >= end) throw new Error(`${what}: still ${JSON.stringify(last)}`);
+		await sleep(50);
+	}
+}
+
+// Wait until s has received a matching event (recorded with its time); the first, or null.
+async function arrival(s, name, pred, ms) {
+	const end = Date.now() + Math.max(ms, 0);
+	while (s.got(name, pred).length === 0 && Date.now() < end) await sleep(50);
+	return s.got(name, pred)[0] || null;
+}
+
+// Timed actions of a gateway that dies (§3.6 expiry, §3.8 deadline, §3.9 grace; §3.11
+// "timed actions MUST run once even if the gateway that created them died"). Users:
+// P invites Q through the doomed gateway, then comes back on the survivor; R (survivor) and
+// S (doomed, who accepts and joins second) are in a short call whose deadline falls after
+// the kill; G (survivor) and H (doomed) are in a long call that the grace cleanup of H
+// ends. Needs INVITE_WINDOW_MS + INVITE_TOLERANCE_MS past the dead gateway's detection
+// (TTL + check) and CALL_SECONDS_MIN <= 3, CALL_GRACE_S 0, CALL_SAVE_MIN_S <= 2.
+async function timedSetup(dead, other, pairs) {
+	const [P, Q, R, S, G, H] = pairs.map((tu) => { const [token, uid] = tu.split(':'); return { token, uid }; });
+	const on = async (url, u, join) => {
+		const s = await authed(url, u.token);
+		s.uid = u.uid;
+		s.token = u.token;
+		if (join) {
+			s.emit('queue:join');
+			await until(`${u.uid} available`, () => redis('ZSCORE', 'ns:available', u.uid) !== '' || 'not available');
+		}
+		return s;
+	};
+	const sock = { P: await on(dead.url, P), Q: await on(other.url, Q, true), R: await on(other.url, R),
+		S: await on(dead.url, S, true), G: await on(other.url, G), H: await on(dead.url, H, true) };
+	// caller (on url a) invites callee, who accepts with the same seconds; both join the room,
+	// the callee second (its gateway sets the deadline). Answers the roomId.
+	const room = async (a, b, secs) => {
+		a.emit('call:invite', { toUserId: b.uid, requestedSeconds: secs });
+		const n = await b.next('call:notify', (p) => p && p.fromUser && p.fromUser.userId === a.uid);
+		b.emit('call:accept', { inviteId: n.inviteId, requestedSeconds: secs });
+		const [sa] = await Promise.all([a.next('call:start'), b.next('call:start')]);
+		for (const s of [a, b]) {
+			s.emit('room:join', { roomId: sa.roomId });
+			await until(`${s.uid} joined`, () => redis('SISMEMBER', `ns:room:${sa.roomId}:socks`, s.id) === '1' || 'not joined');
+		}
+		return sa.roomId;
+	};
+	const T = { sock, dead, other };
+	T.graceRoom = await room(sock.G, sock.H, 60);
+	sock.P.emit('call:invite', { toUserId: Q.uid, requestedSeconds: 60 });
+	const n = await sock.Q.next('call:notify', (p) => p && p.fromUser && p.fromUser.userId === P.uid);
+	T.invite = n.inviteId;
+	T.inviteDue = Number(redis('ZSCORE', 'ns:sched:inv', n.inviteId));
+	T.deadlineRoom = await room(sock.R, sock.S, 3);
+	T.deadline = Number(redis('ZSCORE', 'ns:sched:room', T.deadlineRoom));
+	check(gatewayOf(sock.P.id) === dead.id && gatewayOf(sock.S.id) === dead.id && gatewayOf(sock.H.id) === dead.id &&
+		T.inviteDue > 0 && T.deadline > 0, `an invite and two calls held through ${dead.id}, their timers in Redis`,
+	`${T.inviteDue} ${T.deadline}`);
+	return T;
+}
+
+// Right after the kill: P comes back on the survivor before the dead gateway is detected.
+async function timedAfterKill(T) {
+	T.sock.P2 = await authed(T.other.url, T.sock.P.token);
+}
+
+async function timedCheck(T, t0) {
+	const { P, P2, Q, R, S, G, H } = T.sock;
+	const late = TICK_MS * 2 + 1000;	// a tick, and the Redis/PUBLISH round trips
+	const onTime = (e, due) => e !== null && e.at >= due - 50 && e.at <= due + late;
+	const fmt = (e, due) => (e ? `${e.at - due} ms after the due time ${JSON.stringify(e.payload)}` : 'none');
+
+	// (a) the invite stored by the killed gateway expires at expiresAt + tolerance.
+	const isInv = (p) => p && p.inviteId === T.invite;
+	check(T.inviteDue > t0 + TTL_MS + CHECK_MS, 'the invite is due after the dead gateway is detected',
+		`${T.inviteDue - t0} ms after the kill`);
+	const dec = await arrival(P2, 'call:declined', isInv, T.inviteDue + late - Date.now());
+	check(dec !== null && dec.payload.reason === 'timeout',
+		'invite of the killed gateway expires: the caller, back on the survivor, gets call:declined {reason:timeout}',
+		fmt(dec, T.inviteDue));
+	check(onTime(dec, T.inviteDue), 'call:declined timeout on time (expiresAt + tolerance, within a tick)', fmt(dec, T.inviteDue));
+	const res = await arrival(Q, 'call:rescinded', isInv, T.inviteDue + late - Date.now());
+	check(onTime(res, T.inviteDue), 'the callee (on the survivor) gets call:rescinded on time', fmt(res, T.inviteDue));
+	check(redis('EXISTS', `ns:inv:${T.invite}`) === '0' && redis('ZSCORE', 'ns:sched:inv', T.invite) === '' &&
+		redis('SISMEMBER', `ns:inv:from:${P.uid}`, T.invite) === '0' && redis('SISMEMBER', `ns:inv:to:${Q.uid}`, T.invite) === '0',
+	'the expired invite and its schedule entry are gone from Redis', redis('HGETALL', `ns:inv:${T.invite}`));
+
+	// (b) the short call: ended by its deadline, run by the survivor.
+	check(T.deadline > t0, 'the call\'s deadline (set through the killed gateway) falls after the kill',
+		`${T.deadline - t0} ms after the kill`);
+	const fin = await arrival(R, 'session:finalized', () => true, T.deadline + late - Date.now());
+	check(onTime(fin, T.deadline) && /^session-\d+$/.test(fin.payload.sessionId),
+		'the call ends at its deadline: the survivor\'s member gets session:finalized (not -disconnected)', fmt(fin, T.deadline));
+	check(R.got('metrics:update').length === 1, 'the survivor\'s member gets metrics:update once', R.got('metrics:update').length);
+	const gone = (rid, a, b) => redis('EXISTS', `ns:room:${rid}`, `ns:room:${rid}:socks`, `ns:room:${rid}:msgs`,
+		`ns:uroom:${a}`, `ns:uroom:${b}`) === '0' && redis('ZSCORE', 'ns:sched:room', rid) === '';
+	check(gone(T.deadlineRoom, R.uid, S.uid), 'the deadline call is gone from Redis (room, members, schedule)',
+		redis('HGETALL', `ns:room:${T.deadlineRoom}`));
+
+	// The long call: its member on the killed gateway never comes back, the grace ends it.
+	const graceBy = t0 + TTL_MS + CHECK_MS + GRACE_MS + TICK_MS + MARGIN_MS;
+	const gfin = await arrival(G, 'session:finalized', () => true, graceBy - Date.now());
+	const gpd = G.got('peer:disconnected')[0];
+	check(gfin !== null && /^session-\d+-disconnected$/.test(gfin.payload.sessionId) && gpd && gpd.at <= gfin.at,
+		'the grace cleanup of the member on the killed gateway ends the other call: peer:disconnected, then session:finalized -disconnected',
+		`${gpd ? gpd.at - t0 : 'no peer:disconnected'} ${gfin ? `${gfin.at - t0} ${JSON.stringify(gfin.payload)}` : 'no session:finalized'}`);
+	check(gfin !== null && gfin.at - t0 >= GRACE_MS, 'that call ends no sooner than the grace after the kill',
+		gfin ? `${gfin.at - t0} ms` : 'none');
+	check(gone(T.graceRoom, G.uid, H.uid), 'the grace-ended call is gone from Redis, its deadline unscheduled',
+		redis('ZSCORE', 'ns:sched:room', T.graceRoom));
+
+	// Both members on the killed gateway are cleaned up; then nothing ran twice.
+	await waitFor('S and H (never back) are cleaned up after the grace', () => {
+		const on = [S, H].map((s) => redis('SISMEMBER', 'ns:online', s.uid));
+		return on.every((o) => o === '0') || on;
+	}, Math.max(graceBy - Date.now(), 0) + TICK_MS);
+	await sleep(TICK_MS * 3);
+	const counts = [P.got('call:declined', isInv).length + P2.got('call:declined', isInv).length,
+		Q.got('call:rescinded', isInv).length, R.got('session:finalized').length, R.got('peer:disconnected').length,
+		G.got('session:finalized').length, G.got('peer:disconnected').length];
+	check(counts.join(' ') === '1 1 1 0 1 1',
+		'each timed action ran once: declined, rescinded, each session:finalized once; no peer:disconnected after the deadline end',
+		`declined rescinded R:finalized R:peer G:finalized G:peer = ${counts.join(' ')}`);
+	console.log(`INFO invite_pair=${P.uid},${Q.uid}`);
+	console.log(`INFO deadline_room=${T.deadlineRoom}`);
+	console.log(`INFO deadline_session=${fin ? fin.payload.sessionId : ''}`);
+	console.log(`INFO grace_room=${T.graceRoom}`);
+	console.log(`INFO grace_session=${gfin ? gfin.payload.sessionId : ''}`);
+	for (const s of Object.values(T.sock)) s.close();
+}
+
 const cmds = {
 	// SIGKILL the gateway holding A (reconnecting, through nginx) and C (not reconnecting);
 	// B watches from the other gateway.
-	async kill(nginx, spec, tokA, uidA, tokB, uidB, tokC, uidC) {
+	async kill(nginx, spec, tokA, uidA, tokB, uidB, tokC, uidC, ...timed) {
 		const gws = parseGws(spec);
 		const A = await authed(nginx, tokA, RECONNECT);
 		A.emit('queue:join');
@@ -117,12 +257,14 @@ const cmds = {
 		check(idx.includes(oldA) && idx.includes(C.id), `ns:gwsocks:${dead.id} indexes its sockets`, idx);
 		check(lines(redis('SMEMBERS', 'ns:gateways')).sort().join(' ') === Object.keys(gws).sort().join(' '),
 			'ns:gateways lists both gateways', redis('SMEMBERS', 'ns:gateways'));
+		const T = timed.length === 6 ? await timedSetup(dead, other, timed) : null;
 		A.log = [];
 		B.log = [];
 
 		const t0 = Date.now();
 		process.kill(dead.pid, 'SIGKILL');
 		console.log(`GATEWAY ${dead.id}`);
+		if (T) await attempt('the caller of the pending invite comes back on the survivor', () => timedAfterKill(T));
 
 		await attempt('A reconnects through nginx to the surviving gateway and re-authenticates', async () => {
 			await A.next('disconnect');
@@ -162,6 +304,7 @@ const cmds = {
 			redis('SISMEMBER', 'ns:online', uidA));
 		check(!B.seen('presence:update', (p) => p && p.userId === uidA && p.online === false),
 			'B saw no presence:update online:false for A', JSON.stringify(B.log));
+		if (T) await attempt('timed actions of the killed gateway', () => timedCheck(T, t0));
 		A.close();
 		B.close();
 		C.close();
