@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # run.sh: run every libFuzzer target of a --enable-fuzz build for a bounded time, as TAP.
 #   tests/fuzz/run.sh [BUILDDIR]      (default: the current directory)
-# Each BUILDDIR/tests/fuzz/fuzz_NAME runs FUZZ_SECONDS (default 20) on a temporary copy of
+# Each BUILDDIR/tests/fuzz/fuzz_NAME runs FUZZ_SECONDS (default 15) on a temporary copy of
 # tests/fuzz/corpus/NAME/ (so the checkout never grows), with tests/fuzz/NAME.dict when present.
 # A crash, leak, timeout or sanitizer report fails that target; its reproducer is kept in
 # FUZZ_ARTIFACTS (default BUILDDIR/tests/fuzz/artifacts).
 set -u
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(cd "${1:-.}" && pwd)
-SECONDS_EACH=${FUZZ_SECONDS:-20}
+SECONDS_EACH=${FUZZ_SECONDS:-15}
 ARTIFACTS=${FUZZ_ARTIFACTS:-$BUILD/tests/fuzz/artifacts}
 RSS_LIMIT_MB=2048	# libFuzzer's per-process memory ceiling
 UNIT_TIMEOUT_S=10	# one input taking longer than this is a failure
