@@ -422,22 +422,8 @@ if command -v htpasswd >/dev/null 2>&1; then
 		"200|$HAL|true|1" "foreign hash: login verifies it (and ends the guest session)"
 	login '{"email":"hal@example.com","password":"from apache htpasswd!"}'
 	t_is "$HTTP_STATUS|$(err)" "401|Invalid credentials" "foreign hash: a wrong password still fails"
-	# A cost-12 check holds one worker (single-threaded) for its whole run; the other worker
-	# keeps answering: the hash costs other requests no more than that worker's share.
-	curl -s -o /dev/null -w '%{time_total}' -X POST "$STACK_URL/auth/login" -H 'Content-Type: application/json' \
-		--data '{"email":"hal@example.com","password":"a slow wrong password"}' >"$T_TMP/slow.time" &
-	SLOW=$!
-	sleep 0.05
-	served=0
-	while kill -0 "$SLOW" 2>/dev/null && [ "$served" -lt 20 ]; do
-		http GET "$STACK_URL/health"
-		[ "$HTTP_STATUS" = 200 ] && served=$((served + 1))
-	done
-	wait "$SLOW"
-	t_ok "cost 12: /health answered $served times while one login's hash ran ($(cat "$T_TMP/slow.time") s)" \
-		test "$served" -ge 3
 else
-	t_skip 4 "htpasswd (apache2-utils) not installed"
+	t_skip 3 "htpasswd (apache2-utils) not installed"
 fi
 
 # Bans: checked after the password, with the row's status.
