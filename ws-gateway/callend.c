@@ -38,11 +38,7 @@
 static const char deliver_lua[] =
 	GWLUA_PRELUDE
 	"for i = 1, #ARGV - 3, 4 do\n"
-	"  local s = ARGV[i]\n"
-	"  if not gw_of(s) then\n"
-	"    s = nil\n"
-	"    if ARGV[i + 1] ~= '' then s = current(ARGV[i + 1]) end\n"
-	"  end\n"
+	"  local s = pick(ARGV[i], ARGV[i + 1])\n"
 	"  if s then send_raw(s, ARGV[i + 2], ARGV[i + 3]) end\n"
 	"end\n"
 	"return 1\n";

@@ -6,7 +6,10 @@
  * Delivery: send(sid, event, data) publishes "e <sid> <event>[ <data JSON>]" (ctl.c) on
  * the channel of the gateway holding that socket (ctl.c emits it there); a socket that is
  * not registered any more is skipped. pick(sid, uid) is the contract's "recorded socket
- * while it is live, otherwise the user's current socket" (§3.2).
+ * while it is live, otherwise the user's current socket" (§3.2). A socket is live while its
+ * gateway is subscribed to its channel: a SIGKILLed gateway's registrations stay in Redis
+ * until its heartbeat expires, but its subscription ends with its connection, so a user
+ * back on another gateway gets the event there at once.
  *
  * Scripts that can end rooms or set cooldowns answer an "effects" array (callend.c):
  * {status, {userA, userB, 'long'|'short', ...}, job, job, ...}, a job being
@@ -59,9 +62,15 @@ struct gw;
 	"  if data then return send_raw(sid, ev, cjson.encode(data)) end\n" \
 	"  return send_raw(sid, ev, nil)\n" \
 	"end\n" \
+	"local function live(sid)\n" \
+	"  local gw = gw_of(sid)\n" \
+	"  return gw ~= nil and redis.call('PUBSUB', 'NUMSUB', P_GW .. gw)[2] > 0\n" \
+	"end\n" \
 	"local function pick(sid, uid)\n" \
-	"  if gw_of(sid) then return sid end\n" \
-	"  return current(uid)\n" \
+	"  if live(sid) then return sid end\n" \
+	"  local c = current(uid)\n" \
+	"  if c and c ~= sid and live(c) then return c end\n" \
+	"  return nil\n" \
 	"end\n" \
 	"local function send_to(sid, uid, ev, data)\n" \
 	"  local s = pick(sid, uid)\n" \

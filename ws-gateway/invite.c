@@ -36,7 +36,7 @@ static const char invite_lua[] =
 	" redis.call('SCARD', P_INVF .. from) > 0 then return 'busy' end\n"
 	"local p = redis.call('HMGET', P_PRES .. to, '" NS_PRES_ONLINE "', '" NS_PRES_AVAILABLE "')\n"
 	"local tsock = current(to)\n"
-	"if p[1] ~= '1' or p[2] ~= '1' or not gw_of(tsock) then return 'offline' end\n"
+	"if p[1] ~= '1' or p[2] ~= '1' or not live(tsock) then return 'offline' end\n"
 	"if ARGV[9] == '1' then return 'cooldown' end\n"
 	"redis.call('HSET', P_INV .. id, 'id', id, 'from', from, 'to', to, 'secs', ARGV[4],"
 	" 'createdAt', ARGV[5], 'expiresAt', ARGV[6], 'fromSock', ARGV[8], 'toSock', tsock,"

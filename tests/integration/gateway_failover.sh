@@ -41,8 +41,8 @@ for n in $(seq 1 9); do
 		INSERT INTO sessions (session_token, user_id, expires_at)
 		VALUES ('$(tok "$n")', '$(uid "$n")', now() + interval '1 day');" || t_bail "cannot insert user $n"
 done
-# 10-15: callers (even) paid, for the timed actions of the killed gateway.
-for n in $(seq 10 15); do
+# 10-21: callers (even) paid, for the timed actions of the killed gateway.
+for n in $(seq 10 21); do
 	sql -c "INSERT INTO users (user_id, name, gender, paid_status)
 		VALUES ('$(uid "$n")', 'Timed $n', 'male', '$([ $((n % 2)) = 0 ] && echo paid || echo unpaid)');
 		INSERT INTO sessions (session_token, user_id, expires_at)
@@ -90,7 +90,7 @@ node_check() {
 # 1. SIGKILL: detection by the survivor, reconnection, cleanup of the user who stays away;
 # the killed gateway's invite expiry, call deadline and grace run once on the survivor.
 node_check "SIGKILL" kill "$STACK_URL" "$(gws)" "$(tok 1)" "$(uid 1)" "$(tok 2)" "$(uid 2)" "$(tok 3)" "$(uid 3)" \
-	$(for n in $(seq 10 15); do printf '%s:%s ' "$(tok "$n")" "$(uid "$n")"; done)
+	$(for n in $(seq 10 21); do printf '%s:%s ' "$(tok "$n")" "$(uid "$n")"; done)
 [ -n "$STOPPED" ] || t_bail "the kill scenario stopped no gateway"
 info() { sed -n "s/^$1=//p" "$T_TMP/info" 2>/dev/null | tail -1; }
 # Call-end rows are written after session:finalized is sent; wait for them (bounded).

@@ -3,8 +3,8 @@
 // a scenario stopped. Redis is read with redis-cli (REDIS_PORT). GWS is "id=port:pid,id=port:pid".
 // Timings come from the environment the gateways were started with: GATEWAY_HEARTBEAT_TTL_MS,
 // GATEWAY_CHECK_MS, DISCONNECT_GRACE_MS, SCHED_TICK_MS.
-//   node failover_check.js kill  NGINX_URL GWS TOKEN_A USER_A TOKEN_B USER_B TOKEN_C USER_C [TOKEN:USER x6]
-//     (the 6 optional users, callers paid: the timed actions of the killed gateway, see timedSetup)
+//   node failover_check.js kill  NGINX_URL GWS TOKEN_A USER_A TOKEN_B USER_B TOKEN_C USER_C [TOKEN:USER x12]
+//     (the 12 optional users, callers paid: the timed actions of the killed gateway, see timedSetup)
 //   node failover_check.js term  NGINX_URL GWS TOKEN:USER...
 //   node failover_check.js lost  URL TOKEN USER
 //   node failover_check.js stall URL GATEWAY_LOG TOKEN:USER...
@@ -126,7 +126,7 @@ async function arrival(s, name, pred, ms) {
 // ends. Needs INVITE_WINDOW_MS + INVITE_TOLERANCE_MS past the dead gateway's detection
 // (TTL + check) and CALL_SECONDS_MIN <= 3, CALL_GRACE_S 0, CALL_SAVE_MIN_S <= 2.
 async function timedSetup(dead, other, pairs) {
-	const [P, Q, R, S, G, H] = pairs.map((tu) => { const [token, uid] = tu.split(':'); return { token, uid }; });
+	const [P, Q, R, S, G, H, J, K, M, N, W, V] = pairs.map((tu) => { const [token, uid] = tu.split(':'); return { token, uid }; });
 	const on = async (url, u, join) => {
 		const s = await authed(url, u.token);
 		s.uid = u.uid;
@@ -138,7 +138,9 @@ async function timedSetup(dead, other, pairs) {
 		return s;
 	};
 	const sock = { P: await on(dead.url, P), Q: await on(other.url, Q, true), R: await on(other.url, R),
-		S: await on(dead.url, S, true), G: await on(other.url, G), H: await on(dead.url, H, true) };
+		S: await on(dead.url, S, true), G: await on(other.url, G), H: await on(dead.url, H, true),
+		J: await on(dead.url, J), K: await on(other.url, K, true), M: await on(other.url, M), N: await on(dead.url, N, true),
+		W: await on(other.url, W), V: await on(dead.url, V, true) };
 	// caller (on url a) invites callee, who accepts with the same seconds; both join the room,
 	// the callee second (its gateway sets the deadline). Answers the roomId.
 	const room = async (a, b, secs) => {
@@ -158,6 +160,15 @@ async function timedSetup(dead, other, pairs) {
 	const n = await sock.Q.next('call:notify', (p) => p && p.fromUser && p.fromUser.userId === P.uid);
 	T.invite = n.inviteId;
 	T.inviteDue = Number(redis('ZSCORE', 'ns:sched:inv', n.inviteId));
+	// Answered while the killed gateway is still undetected (timedAfterKill): J (doomed)
+	// invites K, M invites N (doomed); V (doomed, queued) never comes back, W will invite V.
+	const notify = async (a, b) => {
+		a.emit('call:invite', { toUserId: b.uid, requestedSeconds: 60 });
+		return (await b.next('call:notify', (p) => p && p.fromUser && p.fromUser.userId === a.uid)).inviteId;
+	};
+	T.declineInvite = await notify(sock.J, sock.K);
+	T.rescindInvite = await notify(sock.M, sock.N);
+	T.oldSocks = [sock.J.id, sock.N.id];	// a client forgets its id once disconnected
 	T.deadlineRoom = await room(sock.R, sock.S, 3);
 	T.deadline = Number(redis('ZSCORE', 'ns:sched:room', T.deadlineRoom));
 	check(gatewayOf(sock.P.id) === dead.id && gatewayOf(sock.S.id) === dead.id && gatewayOf(sock.H.id) === dead.id &&
@@ -166,9 +177,34 @@ async function timedSetup(dead, other, pairs) {
 	return T;
 }
 
-// Right after the kill: P comes back on the survivor before the dead gateway is detected.
+// Right after the kill, before the dead gateway is detected: P, J and N come back on the
+// survivor. Their old sockets are still registered to the dead gateway, so an event meant
+// for them must go to their new sockets (§3.2 "recorded socket while it is live,
+// otherwise the user's current socket"): K declines J's invite, M rescinds N's. W's invite
+// to V, whose only socket is on the dead gateway, is refused at once (§3.6 "a live socket").
+// All three are sent together, and all three answers must come before the detection.
 async function timedAfterKill(T) {
-	T.sock.P2 = await authed(T.other.url, T.sock.P.token);
+	const { J, K, M, N, W, V } = T.sock;
+	[T.sock.P2, T.sock.J2, T.sock.N2] = await Promise.all([T.sock.P, J, N].map((s) => authed(T.other.url, s.token)));
+	const undetected = () => [redis('SISMEMBER', 'ns:gateways', T.dead.id),
+		...T.oldSocks.map((sid) => redis('EXISTS', `ns:sock:${sid}`))].join(' ');
+	const before = undetected();
+	K.emit('call:decline', { inviteId: T.declineInvite });
+	M.emit('call:rescind', { toUserId: N.uid });
+	W.emit('call:invite', { toUserId: V.uid, requestedSeconds: 60 });
+	const [dec, res, off] = await Promise.all([
+		arrival(T.sock.J2, 'call:declined', (p) => p && p.inviteId === T.declineInvite, STEP_MS),
+		arrival(T.sock.N2, 'call:rescinded', (p) => p && p.inviteId === T.rescindInvite, STEP_MS),
+		arrival(W, 'call:declined', () => true, STEP_MS)]);
+	const after = undetected();
+	check(before === '1 1 1' && after === '1 1 1', 'the three were answered while the killed gateway '
+		+ 'was still listed and held the old sockets', `before: ${before}, after: ${after}`);
+	check(dec !== null && dec.payload.reason === 'user_declined', 'a caller back on the survivor before the kill is '
+		+ 'detected gets call:declined {reason:user_declined} on the new socket', dec ? JSON.stringify(dec.payload) : 'none');
+	check(res !== null, 'a callee back on the survivor before the kill is detected gets call:rescinded on the new socket',
+		'none');
+	check(off !== null && off.payload.reason === 'offline', 'an invite to a user whose only socket is on the killed '
+		+ 'gateway is refused with call:declined {reason:offline}', off ? JSON.stringify(off.payload) : 'none');
 }
 
 async function timedCheck(T, t0) {
@@ -257,7 +293,7 @@ const cmds = {
 		check(idx.includes(oldA) && idx.includes(C.id), `ns:gwsocks:${dead.id} indexes its sockets`, idx);
 		check(lines(redis('SMEMBERS', 'ns:gateways')).sort().join(' ') === Object.keys(gws).sort().join(' '),
 			'ns:gateways lists both gateways', redis('SMEMBERS', 'ns:gateways'));
-		const T = timed.length === 6 ? await timedSetup(dead, other, timed) : null;
+		const T = timed.length === 12 ? await timedSetup(dead, other, timed) : null;
 		A.log = [];
 		B.log = [];
 
