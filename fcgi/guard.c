@@ -157,6 +157,20 @@ respond_ip_banned(struct api_req *req, const char *reason)
 	api_respond_error_body(req, NS_E_FORBIDDEN, b);
 }
 
+/* The answer to a ban check: banned 1 is refused, < 0 (the check could not be made) is
+ * let through and logged. */
+static enum ns_err
+ip_verdict(struct api_req *req, int banned, const char *reason)
+{
+	if (banned == 1) {
+		respond_ip_banned(req, reason);
+		return NS_E_FORBIDDEN;
+	}
+	if (banned < 0)
+		ns_log_warn("IP-ban check for %s failed; request let through", req->remote_addr);
+	return NS_OK;
+}
+
 enum ns_err
 api_guard_ip_ban(struct api_req *req)
 {
@@ -166,13 +180,7 @@ api_guard_ip_ban(struct api_req *req)
 	if (!req->app)
 		return NS_OK;
 	banned = api_cache_ip_banned(req->app, req->remote_addr, reason, sizeof(reason));
-	if (banned == 1) {
-		respond_ip_banned(req, reason);
-		return NS_E_FORBIDDEN;
-	}
-	if (banned < 0)
-		ns_log_warn("IP-ban check for %s failed; request let through", req->remote_addr);
-	return NS_OK;
+	return ip_verdict(req, banned, reason);
 }
 
 /* The bearer token: "Bearer " (any case) removed, else the whole header. */
@@ -217,12 +225,8 @@ api_guard_pre(struct api_req *req, const struct api_route *r)
 		ask.extra = NULL;
 	api_cache_prefetch(req->app, req->remote_addr, mode ? cur.key : NULL, mode,
 	    mode ? c.window_s : 0, tok, &ask, &pre);
-	if (pre.ip_banned == 1) {
-		respond_ip_banned(req, pre.ip_reason);
+	if (ip_verdict(req, pre.ip_banned, pre.ip_reason) != NS_OK)
 		return NS_E_FORBIDDEN;
-	}
-	if (pre.ip_banned < 0)
-		ns_log_warn("IP-ban check for %s failed; request let through", req->remote_addr);
 	if (mode == NS_RL_OFF)
 		return NS_OK;
 	if (!pre.rl_ok) {

@@ -4,7 +4,7 @@
 # that compress with a 15-bit window (browsers) are understood; fragmented messages are
 # reassembled up to max_payload; /metrics shows it all, to allowed addresses only; /health
 # and the Redis error counter follow Redis going away, and a handshake with PostgreSQL away
-# is told to try again; sockets that never CONNECT or stop answering pings are closed on time.
+# is told to try again, its failures counted; sockets that never CONNECT or stop answering pings are closed on time.
 . "${top_srcdir:-$(dirname "$0")/../..}/tests/integration/lib.sh"
 
 if ! t_node_ready; then
@@ -98,8 +98,22 @@ t_is "$(metric 'napalmsky_gateway_forced_closes_total{gateway="gw1",reason="conn
 	"1 1" "the connect and ping timeouts are counted, once each"
 
 # PostgreSQL away: a handshake's session lookup fails and the socket is told to try again.
+GWLOG=$STACK_DIR/logs/gateway-1.log
+LOG_AT=$(wc -c <"$GWLOG")
+http GET "$GW/metrics"
+PGERR=$(metric 'napalmsky_gateway_pg_errors_total{gateway="gw1"}')
 stack_stop_pg
 node_check "auth with PostgreSQL down" pgdown "$GW" "$(seed_token 1)"
+# pg_errors_total counts every PostgreSQL failure the gateway logs, refused reconnects too:
+# once the log shows one (the links retry every <= 2 s), the counter has moved at least as
+# often as "gateway: postgres:" was logged since the stop (each drop logs, then counts).
+pg_logged() { tail -c +$((LOG_AT + 1)) "$GWLOG" | grep -c 'gateway: postgres: '; }
+refused() { tail -c +$((LOG_AT + 1)) "$GWLOG" | grep -q 'gateway: postgres: connect failed'; }
+t_ok "the gateway retries PostgreSQL and logs the refused connect" stack_wait_for 15 refused
+LOGGED=$(pg_logged)
+http GET "$GW/metrics"
+t_ok "pg_errors_total counted each logged failure (${PGERR:-none} + $LOGGED <= $(metric 'napalmsky_gateway_pg_errors_total{gateway="gw1"}'))" \
+	test "$(metric 'napalmsky_gateway_pg_errors_total{gateway="gw1"}')" -ge "$((${PGERR:-0} + LOGGED))"
 
 t_is "$(stack_pids gateway | wc -l | tr -d ' ')" 1 "the gateway is still running"
 t_done
