@@ -422,8 +422,25 @@ if command -v htpasswd >/dev/null 2>&1; then
 		"200|$HAL|true|1" "foreign hash: login verifies it (and ends the guest session)"
 	login '{"email":"hal@example.com","password":"from apache htpasswd!"}'
 	t_is "$HTTP_STATUS|$(err)" "401|Invalid credentials" "foreign hash: a wrong password still fails"
+	# A slow hash holds one worker (single-threaded) for its whole run, and the other worker
+	# keeps answering. Cost 14 runs about 1 s here; an answer counts only if it came back
+	# while the login was still pending, so a loaded machine slows both sides alike.
+	SLOWHASH=$(htpasswd -bnBC 14 x 'slow' | cut -d: -f2 | sed 's/^\$2y\$/$2b$/')
+	sql "UPDATE users SET password_hash = '$SLOWHASH' WHERE user_id = '$HAL'" >/dev/null
+	curl -s -o /dev/null -X POST "$STACK_URL/auth/login" -H 'Content-Type: application/json' \
+		--data '{"email":"hal@example.com","password":"a slow wrong password"}' &
+	SLOW=$!
+	sleep 0.2	# the login reaches a worker first (with one worker, no answer could follow)
+	served=0
+	while kill -0 "$SLOW" 2>/dev/null && [ "$served" -lt 5 ]; do
+		http GET "$STACK_URL/health"
+		[ "$HTTP_STATUS" = 200 ] && kill -0 "$SLOW" 2>/dev/null && served=$((served + 1))
+	done
+	wait "$SLOW"
+	t_ok "a cost-14 hash holds one worker: /health answered $served times while the login was pending" \
+		test "$served" -ge 1
 else
-	t_skip 3 "htpasswd (apache2-utils) not installed"
+	t_skip 4 "htpasswd (apache2-utils) not installed"
 fi
 
 # Bans: checked after the password, with the row's status.
