@@ -478,6 +478,9 @@ async function unjoined(u1, u2, users) {
 	const { sa, roomId } = await call(a, b, 4, 4);
 	const t0 = Date.now();
 	check(sa.agreedSeconds === 4, 'agreedSeconds 4', J(sa));
+	// B's current socket from now on (not joined: B never joined), made early so that it is
+	// up well before the 4 s deadline however slow the machine.
+	const b2 = await authed(u1, B);
 	b.emit('room:chat', { roomId, text: 'before anyone joined' });
 	await sleep(1500);	// a join restarting the deadline would move it past 5.5 s
 	a.emit('room:join', { roomId });
@@ -487,7 +490,6 @@ async function unjoined(u1, u2, users) {
 	b.emit('room:chat', { roomId, text: 'not joined' });
 	check(await a.quiet('room:chat') && !b.log.some((x) => x.name === 'room:chat'),
 		'room:chat from a member who has not joined is dropped', J(a.log.filter((x) => x.name === 'room:chat')));
-	const b2 = await authed(u1, B);	// B's current socket from now on (not joined: B never joined)
 	const [fa, f2] = await Promise.all([a.next('session:finalized'), b2.next('session:finalized')]);
 	const took = Date.now() - t0;
 	check(fa.sessionId === f2.sessionId && /^session-\d+$/.test(fa.sessionId),
