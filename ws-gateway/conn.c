@@ -502,7 +502,8 @@ conn_writeable(struct gw *g, struct conn *c)
 		c->sent = m;
 	else
 		free(m);
-	if (c->head || c->flush_close)
+	/* A goodbye queued behind the deflater is dropped from the next callback, once sent. */
+	if (c->head || c->flush_close || c->drop_when_sent)
 		lws_callback_on_writable(c->wsi);
 	(void)g;
 	return 0;
